@@ -1,0 +1,145 @@
+from datetime import datetime, timedelta
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import CrmCoreCommon
+
+INCOMING_EMAIL = """Return-Path: <carol@newco.example.com>
+From: Carol Newco <carol@newco.example.com>
+To: sales@test.example.com
+Subject: Quote for 40 licences
+Message-ID: <quote-40-licences@newco.example.com>
+Date: Mon, 16 Nov 2026 10:00:00 +0000
+Content-Type: text/plain; charset=utf-8
+
+Hello, could you send us a quote for 40 licences?
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestInteractionSync(CrmCoreCommon):
+    def _interactions(self, **domain):
+        # Rules are tested in test_security; here only what was logged matters.
+        return self.env["crm.interaction"].sudo().search(
+            [(k, "=", v) for k, v in domain.items()]
+        )
+
+    def test_partner_chatter_message_logged_once(self):
+        message = self.contact_1.with_user(self.salesman_a).message_post(
+            body="Here is the proposal.",
+            subject="Proposal",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        interaction = self._interactions(message_id=message.id)
+        self.assertEqual(len(interaction), 1)
+        self.assertRecordValues(interaction, [{
+            "name": "Proposal",
+            "channel": "email",
+            "direction": "outbound",
+            "partner_id": self.contact_1.id,
+            "commercial_partner_id": self.customer.id,
+            "user_id": self.salesman_a.id,
+            "date": message.date,
+        }])
+
+        # Seeing the same message again (history sync, a second hook) adds nothing.
+        self.env["crm.interaction"]._sync_from_messages(message)
+        self.env["crm.interaction"]._sync_from_messages(message | message)
+        self.assertEqual(len(self._interactions(message_id=message.id)), 1)
+        self.assertEqual(self.customer.customer_interaction_count, 1)
+
+    def test_internal_notes_and_notifications_not_logged(self):
+        note = self.contact_1.message_post(body="Internal remark", subtype_xmlid="mail.mt_note")
+        notification = self.contact_1.message_post(
+            body="Stage changed", message_type="notification"
+        )
+        self.assertFalse(self._interactions(message_id=note.id))
+        self.assertFalse(self._interactions(message_id=notification.id))
+
+    def test_customer_reply_is_inbound(self):
+        message = self.contact_1.message_post(
+            body="Thanks, we accept.",
+            author_id=self.contact_1.id,
+            message_type="email",
+            subtype_xmlid="mail.mt_comment",
+        )
+        interaction = self._interactions(message_id=message.id)
+        self.assertEqual(interaction.direction, "inbound")
+        # Owned by the account's salesperson, who must see it.
+        self.assertEqual(interaction.user_id, self.salesman_a)
+
+    def test_lead_message_logged_on_lead_and_customer(self):
+        lead = self.env["crm.lead"].create({
+            "name": "Renewal", "partner_id": self.contact_2.id,
+            "user_id": self.salesman_b.id, "team_id": self.team_b.id,
+        })
+        message = lead.message_post(
+            body="Renewal terms attached.", message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        interaction = self._interactions(message_id=message.id)
+        self.assertRecordValues(interaction, [{
+            "lead_id": lead.id,
+            "partner_id": self.contact_2.id,
+            "commercial_partner_id": self.customer.id,
+            "user_id": self.salesman_b.id,
+            "team_id": self.team_b.id,
+        }])
+        self.assertEqual(lead.interaction_count, 1)
+
+    def test_email_through_mail_gateway_creates_lead_and_interaction(self):
+        lead_id = self.env["mail.thread"].message_process("crm.lead", INCOMING_EMAIL)
+        lead = self.env["crm.lead"].browse(lead_id)
+        self.assertEqual(lead.name, "Quote for 40 licences")
+        interaction = self._interactions(lead_id=lead.id)
+        self.assertEqual(len(interaction), 1)
+        self.assertEqual(interaction.direction, "inbound")
+        self.assertEqual(interaction.channel, "email")
+        self.assertIn("40 licences", interaction.description)
+
+        # The same email delivered twice is deduplicated by the gateway and by us.
+        self.env["mail.thread"].message_process("crm.lead", INCOMING_EMAIL)
+        self.assertEqual(len(self._interactions(lead_id=lead.id)), 1)
+
+    def test_meeting_logged_per_external_attendee_and_kept_in_step(self):
+        start = datetime(2026, 12, 1, 9, 0)
+        event = self.env["calendar.event"].create({
+            "name": "Kick-off",
+            "start": start,
+            "stop": start + timedelta(hours=2),
+            "user_id": self.salesman_a.id,
+            "partner_ids": [Command.set((self.contact_1 | self.salesman_a2.partner_id).ids)],
+        })
+        interactions = self._interactions(calendar_event_id=event.id)
+        # Internal attendees are not customers: one row, for Alice.
+        self.assertRecordValues(interactions, [{
+            "partner_id": self.contact_1.id,
+            "channel": "meeting",
+            "date": start,
+            "duration": 2.0,
+            "user_id": self.salesman_a.id,
+            "name": "Kick-off",
+        }])
+
+        # The meeting moves: the interaction follows, without a second row.
+        new_start = start + timedelta(days=1)
+        event.write({"start": new_start, "stop": new_start + timedelta(hours=1)})
+        interactions = self._interactions(calendar_event_id=event.id)
+        self.assertRecordValues(interactions, [{"date": new_start, "duration": 1.0}])
+
+        # Bob joins and Alice leaves.
+        event.partner_ids = [Command.link(self.contact_2.id), Command.unlink(self.contact_1.id)]
+        interactions = self._interactions(calendar_event_id=event.id)
+        self.assertEqual(interactions.partner_id, self.contact_2)
+
+        # Resyncing changes nothing; archiving or deleting the meeting removes its rows.
+        self.env["crm.interaction"]._sync_from_events(event)
+        self.assertEqual(len(self._interactions(calendar_event_id=event.id)), 1)
+        event.active = False
+        self.assertFalse(self._interactions(calendar_event_id=event.id))
+        event.active = True
+        self.assertEqual(len(self._interactions(calendar_event_id=event.id)), 1)
+        event.unlink()
+        self.assertFalse(self._interactions(calendar_event_id=event.id))
