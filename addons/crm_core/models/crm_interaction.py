@@ -178,22 +178,31 @@ class CrmInteraction(models.Model):
         a message (a customer replying by email) cannot read the CRM.
         """
         messages = messages.filtered(
-            lambda m: m.model in SYNCED_MESSAGE_MODELS
-            and m.res_id
-            and m.message_type in SYNCED_MESSAGE_TYPES
-            and not m.is_internal
-            and not m.subtype_id.internal
+            lambda m: (
+                m.model in SYNCED_MESSAGE_MODELS
+                and m.res_id
+                and m.message_type in SYNCED_MESSAGE_TYPES
+                and not m.is_internal
+                and not m.subtype_id.internal
+            )
         )
         if not messages:
             return self.browse()
         self = self.sudo()
         messages -= self.search([("message_id", "in", messages.ids)]).message_id
-        partners = self.env["res.partner"].browse(
-            messages.filtered(lambda m: m.model == "res.partner").mapped("res_id")
-        ).exists()
-        leads = self.env["crm.lead"].with_context(active_test=False).browse(
-            messages.filtered(lambda m: m.model == "crm.lead").mapped("res_id")
-        ).exists()
+        partners = (
+            self.env["res.partner"]
+            .browse(
+                messages.filtered(lambda m: m.model == "res.partner").mapped("res_id")
+            )
+            .exists()
+        )
+        leads = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .browse(messages.filtered(lambda m: m.model == "crm.lead").mapped("res_id"))
+            .exists()
+        )
         partner_by_id = {partner.id: partner for partner in partners}
         lead_by_id = {lead.id: lead for lead in leads}
         vals_list = []
@@ -220,9 +229,7 @@ class CrmInteraction(models.Model):
                     "date": message.date,
                     "partner_id": partner.id,
                     "lead_id": lead.id,
-                    "user_id": (
-                        lead.user_id or partner.user_id or author_user
-                    ).id,
+                    "user_id": (lead.user_id or partner.user_id or author_user).id,
                     "company_id": (
                         lead.company_id or partner.company_id or self.env.company
                     ).id,
@@ -252,7 +259,9 @@ class CrmInteraction(models.Model):
                 lambda p: not p.user_ids.filtered(lambda u: not u.share)
             )
             lead = event.opportunity_id
-            organizer = event.user_id if not event.user_id.share else event.user_id.browse()
+            organizer = (
+                event.user_id if not event.user_id.share else event.user_id.browse()
+            )
             common_vals = {
                 "name": event.name,
                 "description": event.description,
@@ -275,17 +284,21 @@ class CrmInteraction(models.Model):
                             "partner_id": partner.id,
                             "calendar_event_id": event.id,
                             "company_id": (
-                                lead.company_id or partner.company_id or self.env.company
+                                lead.company_id
+                                or partner.company_id
+                                or self.env.company
                             ).id,
                         }
                     )
             stale = to_update.filtered(
-                lambda i, vals=common_vals: i.name != vals["name"]
-                or i.date != vals["date"]
-                or i.duration != vals["duration"]
-                or i.lead_id.id != vals["lead_id"]
-                or i.user_id.id != vals["user_id"]
-                or (i.description or "") != (vals["description"] or "")
+                lambda i, vals=common_vals: (
+                    i.name != vals["name"]
+                    or i.date != vals["date"]
+                    or i.duration != vals["duration"]
+                    or i.lead_id.id != vals["lead_id"]
+                    or i.user_id.id != vals["user_id"]
+                    or (i.description or "") != (vals["description"] or "")
+                )
             )
             if stale:
                 stale.write(common_vals)

@@ -99,14 +99,18 @@ class ResPartner(models.Model):
         )
         for partner in self:
             past_count, last = past.get(partner.commercial_partner_id.id, (0, False))
-            next_count, upcoming = future.get(partner.commercial_partner_id.id, (0, False))
+            next_count, upcoming = future.get(
+                partner.commercial_partner_id.id, (0, False)
+            )
             partner.customer_interaction_count = past_count + next_count
             partner.customer_last_interaction_date = last
             partner.customer_next_interaction_date = upcoming
 
     @api.depends_context("company", "uid")
     def _compute_customer_opportunities(self):
-        stats = defaultdict(lambda: {"open": 0, "pipeline": 0.0, "won": 0, "won_amount": 0.0})
+        stats = defaultdict(
+            lambda: {"open": 0, "pipeline": 0.0, "won": 0, "won_amount": 0.0}
+        )
         groups = self.env["crm.lead"]._read_group(
             [
                 ("partner_id", "child_of", self.commercial_partner_id.ids),
@@ -169,11 +173,15 @@ class ResPartner(models.Model):
 
     @api.depends_context("company", "uid")
     def _compute_customer_activities(self):
-        contacts = self.env["res.partner"].with_context(active_test=False)._search(
-            [("commercial_partner_id", "in", self.commercial_partner_id.ids)]
+        contacts = (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            ._search([("commercial_partner_id", "in", self.commercial_partner_id.ids)])
         )
-        leads = self.env["crm.lead"].with_context(active_test=False)._search(
-            [("partner_id", "in", contacts)]
+        leads = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            ._search([("partner_id", "in", contacts)])
         )
         groups = self.env["mail.activity"]._read_group(
             [
@@ -221,9 +229,7 @@ class ResPartner(models.Model):
 
     def action_log_interaction(self):
         self.ensure_one()
-        return self.env["crm.interaction"]._action_log(
-            {"default_partner_id": self.id}
-        )
+        return self.env["crm.interaction"]._action_log({"default_partner_id": self.id})
 
     def action_view_customer_interactions(self):
         self.ensure_one()
@@ -264,7 +270,10 @@ class ResPartner(models.Model):
             ("move_type", "in", ("out_invoice", "out_refund")),
             ("state", "=", "posted"),
         ]
-        action["context"] = {"default_move_type": "out_invoice", "default_partner_id": self.id}
+        action["context"] = {
+            "default_move_type": "out_invoice",
+            "default_partner_id": self.id,
+        }
         if search_filter:
             action["context"][f"search_default_{search_filter}"] = 1
         return action
@@ -280,7 +289,9 @@ class ResPartner(models.Model):
 
     def action_view_customer_activities(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("mail.mail_activity_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail.mail_activity_action"
+        )
         contacts = self.search(self._customer_contacts_domain("id"))
         leads = self.env["crm.lead"].search([("partner_id", "in", contacts.ids)])
         action["domain"] = [

@@ -30,74 +30,122 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
             cls.env, "salesman_b", groups=user_groups, company_id=cls.company.id
         )
         cls.manager = new_test_user(
-            cls.env, "crm_manager", groups="crm_core.group_crm_manager",
+            cls.env,
+            "crm_manager",
+            groups="crm_core.group_crm_manager",
             company_id=cls.company.id,
         )
         cls.other_company_manager = new_test_user(
-            cls.env, "crm_manager_other", groups="crm_core.group_crm_manager",
-            company_id=cls.other_company.id, company_ids=[Command.set(cls.other_company.ids)],
+            cls.env,
+            "crm_manager_other",
+            groups="crm_core.group_crm_manager",
+            company_id=cls.other_company.id,
+            company_ids=[Command.set(cls.other_company.ids)],
         )
         cls.employee = new_test_user(
             cls.env, "employee", groups="base.group_user", company_id=cls.company.id
         )
 
-        cls.team_a = cls.env["crm.team"].create({
-            "name": "Team A",
-            "company_id": cls.company.id,
-            "crm_team_member_ids": [
-                Command.create({"user_id": cls.salesman_a.id}),
-                Command.create({"user_id": cls.salesman_a2.id}),
-            ],
-        })
-        cls.team_b = cls.env["crm.team"].create({
-            "name": "Team B",
-            "company_id": cls.company.id,
-            "crm_team_member_ids": [Command.create({"user_id": cls.salesman_b.id})],
-        })
+        cls.team_a = cls.env["crm.team"].create(
+            {
+                "name": "Team A",
+                "company_id": cls.company.id,
+                "crm_team_member_ids": [
+                    Command.create({"user_id": cls.salesman_a.id}),
+                    Command.create({"user_id": cls.salesman_a2.id}),
+                ],
+            }
+        )
+        cls.team_b = cls.env["crm.team"].create(
+            {
+                "name": "Team B",
+                "company_id": cls.company.id,
+                "crm_team_member_ids": [Command.create({"user_id": cls.salesman_b.id})],
+            }
+        )
 
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Acme Corporation",
-            "is_company": True,
-            "user_id": cls.salesman_a.id,
-        })
-        cls.contact_1, cls.contact_2 = cls.env["res.partner"].create([
-            {"name": "Alice Acme", "parent_id": cls.customer.id, "email": "alice@acme.example.com"},
-            {"name": "Bob Acme", "parent_id": cls.customer.id, "email": "bob@acme.example.com"},
-        ])
-        cls.other_customer = cls.env["res.partner"].create({
-            "name": "Globex", "is_company": True, "email": "info@globex.example.com",
-        })
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Acme Corporation",
+                "is_company": True,
+                "user_id": cls.salesman_a.id,
+            }
+        )
+        cls.contact_1, cls.contact_2 = cls.env["res.partner"].create(
+            [
+                {
+                    "name": "Alice Acme",
+                    "parent_id": cls.customer.id,
+                    "email": "alice@acme.example.com",
+                },
+                {
+                    "name": "Bob Acme",
+                    "parent_id": cls.customer.id,
+                    "email": "bob@acme.example.com",
+                },
+            ]
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {
+                "name": "Globex",
+                "is_company": True,
+                "email": "info@globex.example.com",
+            }
+        )
         cls.stage_new = cls.env["crm.stage"].create({"name": "New", "sequence": 1})
         cls.stage_won = cls.env["crm.stage"].create(
             {"name": "Won", "sequence": 90, "is_won": True}
         )
 
     @classmethod
-    def _create_customer_invoice(cls, partner, amount, move_type="out_invoice",
-                                 invoice_date=None, due_date=None, post=True, company=None):
+    def _create_customer_invoice(
+        cls,
+        partner,
+        amount,
+        move_type="out_invoice",
+        invoice_date=None,
+        due_date=None,
+        post=True,
+        company=None,
+    ):
         invoice_date = invoice_date or fields.Date.today()
-        invoice = cls.env["account.move"].with_company(company or cls.company).create({
-            "move_type": move_type,
-            "partner_id": partner.id,
-            "invoice_date": invoice_date,
-            "invoice_date_due": due_date or invoice_date,
-            "invoice_line_ids": [Command.create({
-                "name": "Service",
-                "quantity": 1,
-                "price_unit": amount,
-                "tax_ids": [Command.set([])],
-            })],
-        })
+        invoice = (
+            cls.env["account.move"]
+            .with_company(company or cls.company)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": partner.id,
+                    "invoice_date": invoice_date,
+                    "invoice_date_due": due_date or invoice_date,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": "Service",
+                                "quantity": 1,
+                                "price_unit": amount,
+                                "tax_ids": [Command.set([])],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
         if post:
             invoice.action_post()
         return invoice
 
     @classmethod
     def _register_payment(cls, invoices, amount, payment_date=None):
-        return cls.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids
-        ).create({
-            "amount": amount,
-            "payment_date": payment_date or fields.Date.today(),
-            "payment_difference_handling": "open",
-        })._create_payments()
+        return (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .create(
+                {
+                    "amount": amount,
+                    "payment_date": payment_date or fields.Date.today(),
+                    "payment_difference_handling": "open",
+                }
+            )
+            ._create_payments()
+        )

@@ -34,28 +34,60 @@ class TestCustomer360(CrmCoreCommon):
         today = fields.Date.today()
         now = fields.Datetime.now()
         Lead = cls.env["crm.lead"]
-        cls.open_lead_1, cls.open_lead_2, cls.won_lead, cls.lost_lead = Lead.create([
-            {"name": "Open 1", "type": "opportunity", "partner_id": cls.contact_1.id,
-             "expected_revenue": 1000, "stage_id": cls.stage_new.id},
-            {"name": "Open 2", "type": "opportunity", "partner_id": cls.customer.id,
-             "expected_revenue": 500, "stage_id": cls.stage_new.id},
-            {"name": "Won", "type": "opportunity", "partner_id": cls.contact_2.id,
-             "expected_revenue": 2000, "stage_id": cls.stage_won.id},
-            {"name": "Lost", "type": "opportunity", "partner_id": cls.contact_2.id,
-             "expected_revenue": 9999, "stage_id": cls.stage_new.id},
-        ])
+        cls.open_lead_1, cls.open_lead_2, cls.won_lead, cls.lost_lead = Lead.create(
+            [
+                {
+                    "name": "Open 1",
+                    "type": "opportunity",
+                    "partner_id": cls.contact_1.id,
+                    "expected_revenue": 1000,
+                    "stage_id": cls.stage_new.id,
+                },
+                {
+                    "name": "Open 2",
+                    "type": "opportunity",
+                    "partner_id": cls.customer.id,
+                    "expected_revenue": 500,
+                    "stage_id": cls.stage_new.id,
+                },
+                {
+                    "name": "Won",
+                    "type": "opportunity",
+                    "partner_id": cls.contact_2.id,
+                    "expected_revenue": 2000,
+                    "stage_id": cls.stage_won.id,
+                },
+                {
+                    "name": "Lost",
+                    "type": "opportunity",
+                    "partner_id": cls.contact_2.id,
+                    "expected_revenue": 9999,
+                    "stage_id": cls.stage_new.id,
+                },
+            ]
+        )
         cls.lost_lead.action_set_lost()
         # Another customer's opportunity must not leak into Acme's pipeline.
-        Lead.create({"name": "Globex", "type": "opportunity",
-                     "partner_id": cls.other_customer.id, "expected_revenue": 777})
+        Lead.create(
+            {
+                "name": "Globex",
+                "type": "opportunity",
+                "partner_id": cls.other_customer.id,
+                "expected_revenue": 777,
+            }
+        )
 
         # 1000 overdue with 400 paid, 500 not yet due, a 100 credit note, a draft.
         cls.overdue_invoice = cls._create_customer_invoice(
-            cls.contact_1, 1000, invoice_date=today - timedelta(days=40),
+            cls.contact_1,
+            1000,
+            invoice_date=today - timedelta(days=40),
             due_date=today - timedelta(days=10),
         )
         cls._register_payment(cls.overdue_invoice, 400)
-        cls._create_customer_invoice(cls.customer, 500, due_date=today + timedelta(days=30))
+        cls._create_customer_invoice(
+            cls.customer, 500, due_date=today + timedelta(days=30)
+        )
         cls._create_customer_invoice(cls.contact_2, 100, move_type="out_refund")
         cls._create_customer_invoice(cls.customer, 12345, post=False)
         cls._create_customer_invoice(cls.other_customer, 3000)
@@ -63,40 +95,62 @@ class TestCustomer360(CrmCoreCommon):
 
         cls.last_date = now - timedelta(days=2)
         cls.next_date = now + timedelta(days=5)
-        cls.env["crm.interaction"].create([
-            {"name": "Old call", "partner_id": cls.contact_1.id, "date": now - timedelta(days=9)},
-            {"name": "Recent visit", "partner_id": cls.contact_2.id, "date": cls.last_date,
-             "channel": "visit"},
-            {"name": "Planned review", "partner_id": cls.customer.id, "date": cls.next_date,
-             "channel": "meeting"},
-            {"name": "Globex call", "partner_id": cls.other_customer.id},
-        ])
+        cls.env["crm.interaction"].create(
+            [
+                {
+                    "name": "Old call",
+                    "partner_id": cls.contact_1.id,
+                    "date": now - timedelta(days=9),
+                },
+                {
+                    "name": "Recent visit",
+                    "partner_id": cls.contact_2.id,
+                    "date": cls.last_date,
+                    "channel": "visit",
+                },
+                {
+                    "name": "Planned review",
+                    "partner_id": cls.customer.id,
+                    "date": cls.next_date,
+                    "channel": "meeting",
+                },
+                {"name": "Globex call", "partner_id": cls.other_customer.id},
+            ]
+        )
 
         cls.contact_1.activity_schedule(
-            "mail.mail_activity_data_call", date_deadline=today + timedelta(days=3),
+            "mail.mail_activity_data_call",
+            date_deadline=today + timedelta(days=3),
             user_id=cls.salesman_a.id,
         )
         cls.open_lead_1.activity_schedule(
-            "mail.mail_activity_data_todo", date_deadline=today + timedelta(days=1),
+            "mail.mail_activity_data_todo",
+            date_deadline=today + timedelta(days=1),
             user_id=cls.salesman_a.id,
         )
 
     def _assert_acme_figures(self, partner):
-        self.assertRecordValues(partner, [{
-            "customer_interaction_count": 3,
-            "customer_last_interaction_date": self.last_date,
-            "customer_next_interaction_date": self.next_date,
-            "customer_open_opportunity_count": 2,
-            "customer_pipeline_amount": 1500.0,
-            "customer_won_opportunity_count": 1,
-            "customer_won_amount": 2000.0,
-            "customer_invoiced_amount": 1400.0,
-            "customer_paid_amount": 400.0,
-            "customer_due_amount": 1000.0,
-            "customer_overdue_amount": 600.0,
-            "customer_open_activity_count": 2,
-            "customer_next_activity_date": fields.Date.today() + timedelta(days=1),
-        }])
+        self.assertRecordValues(
+            partner,
+            [
+                {
+                    "customer_interaction_count": 3,
+                    "customer_last_interaction_date": self.last_date,
+                    "customer_next_interaction_date": self.next_date,
+                    "customer_open_opportunity_count": 2,
+                    "customer_pipeline_amount": 1500.0,
+                    "customer_won_opportunity_count": 1,
+                    "customer_won_amount": 2000.0,
+                    "customer_invoiced_amount": 1400.0,
+                    "customer_paid_amount": 400.0,
+                    "customer_due_amount": 1000.0,
+                    "customer_overdue_amount": 600.0,
+                    "customer_open_activity_count": 2,
+                    "customer_next_activity_date": fields.Date.today()
+                    + timedelta(days=1),
+                }
+            ],
+        )
 
     def test_figures_on_company_and_each_contact(self):
         for partner in (self.customer, self.contact_1, self.contact_2):
@@ -107,14 +161,19 @@ class TestCustomer360(CrmCoreCommon):
         partners = (self.customer | self.other_customer).with_user(self.manager)
         partners.fetch(FIELDS_360)
         self._assert_acme_figures(partners[0])
-        self.assertRecordValues(partners[1], [{
-            "customer_interaction_count": 1,
-            "customer_pipeline_amount": 777.0,
-            "customer_invoiced_amount": 3000.0,
-            "customer_due_amount": 3000.0,
-            "customer_overdue_amount": 0.0,
-            "customer_open_activity_count": 0,
-        }])
+        self.assertRecordValues(
+            partners[1],
+            [
+                {
+                    "customer_interaction_count": 1,
+                    "customer_pipeline_amount": 777.0,
+                    "customer_invoiced_amount": 3000.0,
+                    "customer_due_amount": 3000.0,
+                    "customer_overdue_amount": 0.0,
+                    "customer_open_activity_count": 0,
+                }
+            ],
+        )
 
     def test_salesperson_sees_invoicing_without_accounting_rights(self):
         self.assertFalse(self.salesman_a.has_group("account.group_account_invoice"))
@@ -134,7 +193,9 @@ class TestCustomer360(CrmCoreCommon):
         )
         self.assertEqual(invoice.company_id, self.other_company)
         self.env["res.partner"].invalidate_model()
-        self.assertEqual(self.customer.with_user(self.manager).customer_invoiced_amount, 1400.0)
+        self.assertEqual(
+            self.customer.with_user(self.manager).customer_invoiced_amount, 1400.0
+        )
 
     def test_smart_button_actions_target_the_customer(self):
         partner = self.contact_1.with_user(self.manager)
@@ -151,7 +212,11 @@ class TestCustomer360(CrmCoreCommon):
         overdue = partner.action_view_customer_overdue_invoices()
         self.assertEqual(overdue["context"]["search_default_late"], 1)
         self.assertEqual(
-            set(self.env["account.move"].search(overdue["domain"]).mapped("amount_total")),
+            set(
+                self.env["account.move"]
+                .search(overdue["domain"])
+                .mapped("amount_total")
+            ),
             {1000.0, 500.0, 100.0},
         )
         activities = partner.action_view_customer_activities()
@@ -165,16 +230,24 @@ class TestCustomer360QueryCount(CrmCoreCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.small, cls.big = cls.env["res.partner"].create([
-            {"name": "Small Co", "is_company": True},
-            {"name": "Big Co", "is_company": True},
-        ])
-        big_contacts = cls.env["res.partner"].create([
-            {"name": f"Big contact {i}", "parent_id": cls.big.id} for i in range(20)
-        ])
+        cls.small, cls.big = cls.env["res.partner"].create(
+            [
+                {"name": "Small Co", "is_company": True},
+                {"name": "Big Co", "is_company": True},
+            ]
+        )
+        big_contacts = cls.env["res.partner"].create(
+            [{"name": f"Big contact {i}", "parent_id": cls.big.id} for i in range(20)]
+        )
         now = fields.Datetime.now()
         cls.env["crm.interaction"].create(
-            [{"name": "Small call", "partner_id": cls.small.id, "user_id": cls.salesman_a.id}]
+            [
+                {
+                    "name": "Small call",
+                    "partner_id": cls.small.id,
+                    "user_id": cls.salesman_a.id,
+                }
+            ]
             + [
                 {
                     "name": f"Call {i}",
@@ -186,32 +259,54 @@ class TestCustomer360QueryCount(CrmCoreCommon):
             ]
         )
         cls.env["crm.lead"].create(
-            [{"name": "Small deal", "type": "opportunity", "partner_id": cls.small.id,
-              "user_id": cls.salesman_a.id}]
+            [
+                {
+                    "name": "Small deal",
+                    "type": "opportunity",
+                    "partner_id": cls.small.id,
+                    "user_id": cls.salesman_a.id,
+                }
+            ]
             + [
-                {"name": f"Deal {i}", "type": "opportunity",
-                 "partner_id": big_contacts[i % 20].id, "expected_revenue": 100,
-                 "user_id": cls.salesman_a.id}
+                {
+                    "name": f"Deal {i}",
+                    "type": "opportunity",
+                    "partner_id": big_contacts[i % 20].id,
+                    "expected_revenue": 100,
+                    "user_id": cls.salesman_a.id,
+                }
                 for i in range(50)
             ]
         )
         cls._create_customer_invoice(cls.small, 100)
-        invoices = cls.env["account.move"].create([
-            {
-                "move_type": "out_invoice",
-                "partner_id": big_contacts[i % 20].id,
-                "invoice_date": fields.Date.today(),
-                "invoice_line_ids": [Command.create({
-                    "name": "Service", "quantity": 1, "price_unit": 10,
-                    "tax_ids": [Command.set([])],
-                })],
-            }
-            for i in range(500)
-        ])
+        invoices = cls.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": big_contacts[i % 20].id,
+                    "invoice_date": fields.Date.today(),
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": "Service",
+                                "quantity": 1,
+                                "price_unit": 10,
+                                "tax_ids": [Command.set([])],
+                            }
+                        )
+                    ],
+                }
+                for i in range(500)
+            ]
+        )
         invoices.action_post()
-        cls.small.activity_schedule("mail.mail_activity_data_call", user_id=cls.salesman_a.id)
+        cls.small.activity_schedule(
+            "mail.mail_activity_data_call", user_id=cls.salesman_a.id
+        )
         for contact in big_contacts:
-            contact.activity_schedule("mail.mail_activity_data_call", user_id=cls.salesman_a.id)
+            contact.activity_schedule(
+                "mail.mail_activity_data_call", user_id=cls.salesman_a.id
+            )
 
     def _read_360(self, partner):
         self.env.flush_all()
@@ -226,7 +321,9 @@ class TestCustomer360QueryCount(CrmCoreCommon):
         big_values, big_queries = self._read_360(self.big)
         _logger.info(
             "Customer 360° queries: %s for 1 interaction/1 invoice, "
-            "%s for 5,000 interactions/500 invoices", small_queries, big_queries,
+            "%s for 5,000 interactions/500 invoices",
+            small_queries,
+            big_queries,
         )
         self.assertEqual(small_values["customer_interaction_count"], 1)
         self.assertEqual(big_values["customer_interaction_count"], 5000)

@@ -21,8 +21,10 @@ Hello, could you send us a quote for 40 licences?
 class TestInteractionSync(CrmCoreCommon):
     def _interactions(self, **domain):
         # Rules are tested in test_security; here only what was logged matters.
-        return self.env["crm.interaction"].sudo().search(
-            [(k, "=", v) for k, v in domain.items()]
+        return (
+            self.env["crm.interaction"]
+            .sudo()
+            .search([(k, "=", v) for k, v in domain.items()])
         )
 
     def test_partner_chatter_message_logged_once(self):
@@ -34,15 +36,20 @@ class TestInteractionSync(CrmCoreCommon):
         )
         interaction = self._interactions(message_id=message.id)
         self.assertEqual(len(interaction), 1)
-        self.assertRecordValues(interaction, [{
-            "name": "Proposal",
-            "channel": "email",
-            "direction": "outbound",
-            "partner_id": self.contact_1.id,
-            "commercial_partner_id": self.customer.id,
-            "user_id": self.salesman_a.id,
-            "date": message.date,
-        }])
+        self.assertRecordValues(
+            interaction,
+            [
+                {
+                    "name": "Proposal",
+                    "channel": "email",
+                    "direction": "outbound",
+                    "partner_id": self.contact_1.id,
+                    "commercial_partner_id": self.customer.id,
+                    "user_id": self.salesman_a.id,
+                    "date": message.date,
+                }
+            ],
+        )
 
         # Seeing the same message again (history sync, a second hook) adds nothing.
         self.env["crm.interaction"]._sync_from_messages(message)
@@ -51,7 +58,9 @@ class TestInteractionSync(CrmCoreCommon):
         self.assertEqual(self.customer.customer_interaction_count, 1)
 
     def test_internal_notes_and_notifications_not_logged(self):
-        note = self.contact_1.message_post(body="Internal remark", subtype_xmlid="mail.mt_note")
+        note = self.contact_1.message_post(
+            body="Internal remark", subtype_xmlid="mail.mt_note"
+        )
         notification = self.contact_1.message_post(
             body="Stage changed", message_type="notification"
         )
@@ -71,22 +80,32 @@ class TestInteractionSync(CrmCoreCommon):
         self.assertEqual(interaction.user_id, self.salesman_a)
 
     def test_lead_message_logged_on_lead_and_customer(self):
-        lead = self.env["crm.lead"].create({
-            "name": "Renewal", "partner_id": self.contact_2.id,
-            "user_id": self.salesman_b.id, "team_id": self.team_b.id,
-        })
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Renewal",
+                "partner_id": self.contact_2.id,
+                "user_id": self.salesman_b.id,
+                "team_id": self.team_b.id,
+            }
+        )
         message = lead.message_post(
-            body="Renewal terms attached.", message_type="comment",
+            body="Renewal terms attached.",
+            message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
         interaction = self._interactions(message_id=message.id)
-        self.assertRecordValues(interaction, [{
-            "lead_id": lead.id,
-            "partner_id": self.contact_2.id,
-            "commercial_partner_id": self.customer.id,
-            "user_id": self.salesman_b.id,
-            "team_id": self.team_b.id,
-        }])
+        self.assertRecordValues(
+            interaction,
+            [
+                {
+                    "lead_id": lead.id,
+                    "partner_id": self.contact_2.id,
+                    "commercial_partner_id": self.customer.id,
+                    "user_id": self.salesman_b.id,
+                    "team_id": self.team_b.id,
+                }
+            ],
+        )
         self.assertEqual(lead.interaction_count, 1)
 
     def test_email_through_mail_gateway_creates_lead_and_interaction(self):
@@ -105,23 +124,32 @@ class TestInteractionSync(CrmCoreCommon):
 
     def test_meeting_logged_per_external_attendee_and_kept_in_step(self):
         start = datetime(2026, 12, 1, 9, 0)
-        event = self.env["calendar.event"].create({
-            "name": "Kick-off",
-            "start": start,
-            "stop": start + timedelta(hours=2),
-            "user_id": self.salesman_a.id,
-            "partner_ids": [Command.set((self.contact_1 | self.salesman_a2.partner_id).ids)],
-        })
+        event = self.env["calendar.event"].create(
+            {
+                "name": "Kick-off",
+                "start": start,
+                "stop": start + timedelta(hours=2),
+                "user_id": self.salesman_a.id,
+                "partner_ids": [
+                    Command.set((self.contact_1 | self.salesman_a2.partner_id).ids)
+                ],
+            }
+        )
         interactions = self._interactions(calendar_event_id=event.id)
         # Internal attendees are not customers: one row, for Alice.
-        self.assertRecordValues(interactions, [{
-            "partner_id": self.contact_1.id,
-            "channel": "meeting",
-            "date": start,
-            "duration": 2.0,
-            "user_id": self.salesman_a.id,
-            "name": "Kick-off",
-        }])
+        self.assertRecordValues(
+            interactions,
+            [
+                {
+                    "partner_id": self.contact_1.id,
+                    "channel": "meeting",
+                    "date": start,
+                    "duration": 2.0,
+                    "user_id": self.salesman_a.id,
+                    "name": "Kick-off",
+                }
+            ],
+        )
 
         # The meeting moves: the interaction follows, without a second row.
         new_start = start + timedelta(days=1)
@@ -130,7 +158,10 @@ class TestInteractionSync(CrmCoreCommon):
         self.assertRecordValues(interactions, [{"date": new_start, "duration": 1.0}])
 
         # Bob joins and Alice leaves.
-        event.partner_ids = [Command.link(self.contact_2.id), Command.unlink(self.contact_1.id)]
+        event.partner_ids = [
+            Command.link(self.contact_2.id),
+            Command.unlink(self.contact_1.id),
+        ]
         interactions = self._interactions(calendar_event_id=event.id)
         self.assertEqual(interactions.partner_id, self.contact_2)
 

@@ -10,23 +10,49 @@ class TestCrmCoreSecurity(CrmCoreCommon):
     def setUpClass(cls):
         super().setUpClass()
         Interaction = cls.env["crm.interaction"]
-        cls.own, cls.teammate, cls.other_team, cls.unassigned = Interaction.create([
-            {"name": "Mine", "partner_id": cls.contact_1.id, "user_id": cls.salesman_a.id},
-            {"name": "Teammate's", "partner_id": cls.contact_1.id,
-             "user_id": cls.salesman_a2.id},
-            {"name": "Team B's", "partner_id": cls.contact_2.id,
-             "user_id": cls.salesman_b.id},
-            {"name": "Nobody's", "partner_id": cls.contact_2.id, "user_id": False},
-        ])
-        cls.other_company_interaction = Interaction.create({
-            "name": "Other company", "partner_id": cls.other_customer.id,
-            "user_id": cls.other_company_manager.id, "company_id": cls.other_company.id,
-        })
+        cls.own, cls.teammate, cls.other_team, cls.unassigned = Interaction.create(
+            [
+                {
+                    "name": "Mine",
+                    "partner_id": cls.contact_1.id,
+                    "user_id": cls.salesman_a.id,
+                },
+                {
+                    "name": "Teammate's",
+                    "partner_id": cls.contact_1.id,
+                    "user_id": cls.salesman_a2.id,
+                },
+                {
+                    "name": "Team B's",
+                    "partner_id": cls.contact_2.id,
+                    "user_id": cls.salesman_b.id,
+                },
+                {"name": "Nobody's", "partner_id": cls.contact_2.id, "user_id": False},
+            ]
+        )
+        cls.other_company_interaction = Interaction.create(
+            {
+                "name": "Other company",
+                "partner_id": cls.other_customer.id,
+                "user_id": cls.other_company_manager.id,
+                "company_id": cls.other_company.id,
+            }
+        )
         Lead = cls.env["crm.lead"]
-        cls.lead_teammate, cls.lead_other_team = Lead.create([
-            {"name": "Teammate's lead", "user_id": cls.salesman_a2.id, "team_id": cls.team_a.id},
-            {"name": "Team B's lead", "user_id": cls.salesman_b.id, "team_id": cls.team_b.id},
-        ])
+        cls.lead_teammate, cls.lead_other_team = Lead.create(
+            [
+                {
+                    "name": "Teammate's lead",
+                    "user_id": cls.salesman_a2.id,
+                    "team_id": cls.team_a.id,
+                },
+                {
+                    "name": "Team B's lead",
+                    "user_id": cls.salesman_b.id,
+                    "team_id": cls.team_b.id,
+                },
+            ]
+        )
 
     def test_salesperson_sees_own_team_and_unassigned(self):
         visible = self.env["crm.interaction"].with_user(self.salesman_a).search([])
@@ -45,21 +71,33 @@ class TestCrmCoreSecurity(CrmCoreCommon):
             self.lead_other_team.with_user(self.salesman_a).read(["name"])
 
     def test_customer_figures_only_count_what_the_user_may_see(self):
-        self.assertEqual(self.customer.with_user(self.salesman_a).customer_interaction_count, 3)
-        self.assertEqual(self.customer.with_user(self.manager).customer_interaction_count, 4)
+        self.assertEqual(
+            self.customer.with_user(self.salesman_a).customer_interaction_count, 3
+        )
+        self.assertEqual(
+            self.customer.with_user(self.manager).customer_interaction_count, 4
+        )
 
     def test_manager_sees_everything_of_the_company(self):
         visible = self.env["crm.interaction"].with_user(self.manager).search([])
         self.assertEqual(
-            visible & (self.own | self.teammate | self.other_team | self.unassigned
-                       | self.other_company_interaction),
+            visible
+            & (
+                self.own
+                | self.teammate
+                | self.other_team
+                | self.unassigned
+                | self.other_company_interaction
+            ),
             self.own | self.teammate | self.other_team | self.unassigned,
         )
         self.other_team.with_user(self.manager).write({"outcome": "completed"})
         self.assertEqual(self.other_team.outcome, "completed")
 
     def test_other_company_manager_refused(self):
-        visible = self.env["crm.interaction"].with_user(self.other_company_manager).search([])
+        visible = (
+            self.env["crm.interaction"].with_user(self.other_company_manager).search([])
+        )
         self.assertEqual(visible, self.other_company_interaction)
         with self.assertRaises(AccessError):
             self.own.with_user(self.other_company_manager).read(["name"])
@@ -68,6 +106,9 @@ class TestCrmCoreSecurity(CrmCoreCommon):
         with self.assertRaises(AccessError):
             self.env["crm.interaction"].with_user(self.employee).search([])
         with self.assertRaises(AccessError):
-            self.env["crm.interaction"].with_user(self.employee).create({
-                "name": "Sneaky", "partner_id": self.contact_1.id,
-            })
+            self.env["crm.interaction"].with_user(self.employee).create(
+                {
+                    "name": "Sneaky",
+                    "partner_id": self.contact_1.id,
+                }
+            )

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make test: a fresh database with all our addons installed and their tests run (failing, as the
+# OCA's CI does, on any ERROR or unexpected WARNING in the log), then pytest-odoo over tests/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+prepare_all
+
+DB="${CRM_TEST_DB:-crm_test}"
+ADDONS="$(our_addons)"
+[ -n "$ADDONS" ] || die "no addon found under addons/"
+# Only our tests, not those of every module we depend on: /crm_core,/crm_support,...
+TAGS=$(sed 's#[^,]*#/&#g' <<<"$ADDONS")
+LOG="$PROJECT_DIR/.local/logs/odoo-test.log"
+PYTEST_LOG="$PROJECT_DIR/.local/logs/pytest.log"
+
+say "fresh test database $DB"
+PGPASSWORD=odoo psql -h 127.0.0.1 -U odoo -d postgres -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)"
+rm -rf "$PROJECT_DIR/.local/data/filestore/$DB"
+
+say "installing $ADDONS with their tests ($TAGS); log in $LOG"
+set +e
+odoo_bin -d "$DB" -i "$ADDONS" --test-enable --test-tags "$TAGS" --stop-after-init \
+    --log-level=info --http-port=8169 2>&1 | tee "$LOG" | grep -E --line-buffered \
+    ' (ERROR|CRITICAL|WARNING) |odoo.tests.result|Starting .*\.\.\.|Ran [0-9]+ test'
+odoo_rc=${PIPESTATUS[0]}
+set -e
+
+# Odoo's own count: "N failed, M error(s) of T tests when loading database ..."
+result=$(grep -E "odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$LOG" | tail -1 || true)
+if [[ "$result" =~ ([0-9]+)\ failed,\ ([0-9]+)\ error\(s\)\ of\ ([0-9]+)\ tests ]]; then
+    odoo_failed=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+    odoo_total=${BASH_REMATCH[3]}
+else
+    odoo_failed=0
+    odoo_total=$(grep -cE "odoo\.addons\.[a-z_]+\.tests\.[a-z_0-9]+: Starting " "$LOG" || true)
+fi
+odoo_passed=$((odoo_total - odoo_failed))
+
+# Log lines that fail the run: any ERROR/CRITICAL, any WARNING not allow-listed.
+log_line='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [0-9]+ '
+allow=$(grep -vE '^\s*(#|$)' "$PROJECT_DIR/.ci/log-allowlist.txt" | paste -sd'|' || true)
+bad_lines=$(grep -E "$log_line(ERROR|CRITICAL) " "$LOG" || true)
+warnings=$(grep -E "$log_line""WARNING " "$LOG" || true)
+if [ -n "$allow" ] && [ -n "$warnings" ]; then
+    warnings=$(grep -vE "$allow" <<<"$warnings" || true)
+fi
+log_problems=0
+if [ -n "$bad_lines$warnings" ]; then
+    log_problems=$(printf '%s\n%s\n' "$bad_lines" "$warnings" | grep -c . || true)
+    say "the Odoo log has $log_problems error or unexpected warning line(s):"
+    printf '%s\n%s\n' "$bad_lines" "$warnings" | grep . | cut -c1-300 | head -40
+fi
+
+say "pytest-odoo over tests/"
+set +e
+PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$CRM_VENV/bin/pytest" "$PROJECT_DIR/tests" \
+    --odoo-config="$ODOO_CONF" --odoo-database="$DB" --odoo-http -p no:cacheprovider -q \
+    2>&1 | tee "$PYTEST_LOG"
+pytest_rc=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E "^=*\s*([0-9]+ (passed|failed|errors?|skipped)[, ]*)+" "$PYTEST_LOG" | tail -1 || true)
+count() { [[ "$summary" =~ ([0-9]+)\ $1 ]] && echo "${BASH_REMATCH[1]}" || echo 0; }
+py_passed=$(count passed)
+py_failed=$(( $(count failed) + $(count error) ))
+[ "$pytest_rc" -eq 5 ] && pytest_rc=0  # no test collected in tests/ is not a failure
+
+passed=$((odoo_passed + py_passed))
+failed=$((odoo_failed + py_failed))
+status=0
+if [ "$odoo_rc" -ne 0 ] || [ "$odoo_failed" -ne 0 ] || [ "$odoo_total" -eq 0 ]; then
+    say "Odoo tests failed (exit $odoo_rc, $odoo_failed failed of $odoo_total)"; status=1
+fi
+[ "$log_problems" -ne 0 ] && { say "log check failed"; status=1; }
+[ "$pytest_rc" -ne 0 ] && { say "pytest failed (exit $pytest_rc)"; status=1; }
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a log or exit failure counts as one
+echo "summary: $passed passed, $failed failed"
+exit $status
