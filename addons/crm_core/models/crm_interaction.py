@@ -127,9 +127,9 @@ class CrmInteraction(models.Model):
             "A chatter message is already logged as an interaction.",
         ),
         (
-            "calendar_event_partner_unique",
-            "UNIQUE(calendar_event_id, partner_id)",
-            "This meeting is already logged for this contact.",
+            "calendar_event_customer_unique",
+            "UNIQUE(calendar_event_id, commercial_partner_id)",
+            "This meeting is already logged for this customer.",
         ),
     ]
 
@@ -168,6 +168,20 @@ class CrmInteraction(models.Model):
     # ------------------------------------------------------------
     # Synchronisation from chatter messages and calendar meetings
     # ------------------------------------------------------------
+
+    @api.model
+    def _synced_owner(self, lead, partner, user):
+        """Company and salesperson of a synced interaction, always compatible.
+
+        The sync runs inside message posting and meeting saving: a company
+        mismatch must never make those fail.
+        """
+        company = (
+            lead.company_id or partner.company_id or user.company_id or self.env.company
+        )
+        if user and company not in user.company_ids:
+            user = user.browse()
+        return {"company_id": company.id, "user_id": user.id}
 
     @api.model
     def _sync_from_messages(self, messages):
@@ -215,8 +229,12 @@ class CrmInteraction(models.Model):
                 partner = partner_by_id.get(message.res_id, partners.browse())
             if not (partner or lead):
                 continue
-            author_user = message.author_id.user_ids.filtered(lambda u: not u.share)[:1]
-            inbound = message.message_type == "email" or not author_user
+            # partner_share is False for employees, archived ones and OdooBot included.
+            author = message.author_id
+            inbound = (
+                message.message_type == "email" or not author or author.partner_share
+            )
+            author_user = author.user_ids.filtered(lambda u: not u.share)[:1]
             vals_list.append(
                 {
                     "name": message.subject
@@ -229,39 +247,37 @@ class CrmInteraction(models.Model):
                     "date": message.date,
                     "partner_id": partner.id,
                     "lead_id": lead.id,
-                    "user_id": (lead.user_id or partner.user_id or author_user).id,
-                    "company_id": (
-                        lead.company_id or partner.company_id or self.env.company
-                    ).id,
                     "message_id": message.id,
+                    **self._synced_owner(
+                        lead, partner, lead.user_id or partner.user_id or author_user
+                    ),
                 }
             )
         return self.create(vals_list)
 
     @api.model
     def _sync_from_events(self, events):
-        """Keep one meeting interaction per external attendee of each event.
+        """Keep one meeting interaction per customer met in each event.
 
-        Creates the missing ones, updates those whose meeting moved or changed and
-        removes those of attendees who left the meeting or of archived meetings.
+        A meeting with two people of the same company is one interaction with that
+        company, logged on the first of its attendees. Creates the missing ones,
+        updates those whose meeting moved or changed, and removes those of customers
+        who left the meeting and of archived meetings.
         """
         self = self.sudo()
         events = events.sudo().with_context(active_test=False)
         existing = self.search([("calendar_event_id", "in", events.ids)])
         existing_by_key = {
-            (interaction.calendar_event_id.id, interaction.partner_id.id): interaction
+            (interaction.calendar_event_id.id, interaction.commercial_partner_id.id): (
+                interaction
+            )
             for interaction in existing
         }
         to_keep = self.browse()
         vals_list = []
         for event in events.filtered("active"):
-            customers = event.partner_ids.filtered(
-                lambda p: not p.user_ids.filtered(lambda u: not u.share)
-            )
             lead = event.opportunity_id
-            organizer = (
-                event.user_id if not event.user_id.share else event.user_id.browse()
-            )
+            organizer = event.user_id.filtered(lambda u: not u.share)
             common_vals = {
                 "name": event.name,
                 "description": event.description,
@@ -270,39 +286,29 @@ class CrmInteraction(models.Model):
                 "date": event.start,
                 "duration": event.duration,
                 "lead_id": lead.id,
-                "user_id": organizer.id,
             }
-            to_update = self.browse()
-            for partner in customers:
-                interaction = existing_by_key.get((event.id, partner.id))
+            customers = event.partner_ids.filtered("partner_share").sorted("id")
+            for commercial, attendees in customers.grouped(
+                "commercial_partner_id"
+            ).items():
+                interaction = existing_by_key.get((event.id, commercial.id))
                 if interaction:
-                    to_update |= interaction
+                    # Only called when the meeting changed: follow it.
+                    keeps_company = interaction.company_id in organizer.company_ids
+                    vals = dict(common_vals, user_id=keeps_company and organizer.id)
+                    if interaction.partner_id not in attendees:
+                        vals["partner_id"] = attendees[0].id
+                    interaction.write(vals)
+                    to_keep |= interaction
                 else:
                     vals_list.append(
                         {
                             **common_vals,
-                            "partner_id": partner.id,
+                            **self._synced_owner(lead, commercial, organizer),
+                            "partner_id": attendees[0].id,
                             "calendar_event_id": event.id,
-                            "company_id": (
-                                lead.company_id
-                                or partner.company_id
-                                or self.env.company
-                            ).id,
                         }
                     )
-            stale = to_update.filtered(
-                lambda i, vals=common_vals: (
-                    i.name != vals["name"]
-                    or i.date != vals["date"]
-                    or i.duration != vals["duration"]
-                    or i.lead_id.id != vals["lead_id"]
-                    or i.user_id.id != vals["user_id"]
-                    or (i.description or "") != (vals["description"] or "")
-                )
-            )
-            if stale:
-                stale.write(common_vals)
-            to_keep |= to_update
         (existing - to_keep).unlink()
         return self.create(vals_list)
 

@@ -122,7 +122,7 @@ class TestInteractionSync(CrmCoreCommon):
         self.env["mail.thread"].message_process("crm.lead", INCOMING_EMAIL)
         self.assertEqual(len(self._interactions(lead_id=lead.id)), 1)
 
-    def test_meeting_logged_per_external_attendee_and_kept_in_step(self):
+    def test_meeting_logged_once_per_customer_and_kept_in_step(self):
         start = datetime(2026, 12, 1, 9, 0)
         event = self.env["calendar.event"].create(
             {
@@ -131,17 +131,24 @@ class TestInteractionSync(CrmCoreCommon):
                 "stop": start + timedelta(hours=2),
                 "user_id": self.salesman_a.id,
                 "partner_ids": [
-                    Command.set((self.contact_1 | self.salesman_a2.partner_id).ids)
+                    Command.set(
+                        (
+                            self.contact_1
+                            | self.contact_2
+                            | self.salesman_a2.partner_id
+                        ).ids
+                    )
                 ],
             }
         )
-        interactions = self._interactions(calendar_event_id=event.id)
-        # Internal attendees are not customers: one row, for Alice.
+        interaction = self._interactions(calendar_event_id=event.id)
+        # Two of Acme and a colleague: one meeting with Acme, on its first contact.
         self.assertRecordValues(
-            interactions,
+            interaction,
             [
                 {
                     "partner_id": self.contact_1.id,
+                    "commercial_partner_id": self.customer.id,
                     "channel": "meeting",
                     "date": start,
                     "duration": 2.0,
@@ -154,23 +161,38 @@ class TestInteractionSync(CrmCoreCommon):
         # The meeting moves: the interaction follows, without a second row.
         new_start = start + timedelta(days=1)
         event.write({"start": new_start, "stop": new_start + timedelta(hours=1)})
-        interactions = self._interactions(calendar_event_id=event.id)
-        self.assertRecordValues(interactions, [{"date": new_start, "duration": 1.0}])
+        self.assertEqual(self._interactions(calendar_event_id=event.id), interaction)
+        self.assertRecordValues(interaction, [{"date": new_start, "duration": 1.0}])
 
-        # Bob joins and Alice leaves.
+        # Alice leaves: the same row now stands for Bob. Globex joins: a row of its own.
         event.partner_ids = [
-            Command.link(self.contact_2.id),
             Command.unlink(self.contact_1.id),
+            Command.link(self.other_customer.id),
         ]
         interactions = self._interactions(calendar_event_id=event.id)
-        self.assertEqual(interactions.partner_id, self.contact_2)
+        self.assertEqual(len(interactions), 2)
+        self.assertEqual(interaction.partner_id, self.contact_2)
+        self.assertEqual(
+            interactions.commercial_partner_id, self.customer | self.other_customer
+        )
+        self.assertEqual(self.customer.customer_interaction_count, 1)
 
         # Resyncing changes nothing; archiving or deleting the meeting removes its rows.
         self.env["crm.interaction"]._sync_from_events(event)
-        self.assertEqual(len(self._interactions(calendar_event_id=event.id)), 1)
+        self.assertEqual(self._interactions(calendar_event_id=event.id), interactions)
         event.active = False
         self.assertFalse(self._interactions(calendar_event_id=event.id))
         event.active = True
-        self.assertEqual(len(self._interactions(calendar_event_id=event.id)), 1)
+        self.assertEqual(len(self._interactions(calendar_event_id=event.id)), 2)
         event.unlink()
         self.assertFalse(self._interactions(calendar_event_id=event.id))
+
+    def test_chatter_message_by_an_archived_employee_is_outbound(self):
+        message = self.contact_1.with_user(self.env.ref("base.user_root")).message_post(
+            body="Automatic reminder",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.assertEqual(
+            self._interactions(message_id=message.id).direction, "outbound"
+        )
