@@ -6,7 +6,7 @@ set -euo pipefail
 
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ODOO_SRC="${ODOO_SRC:-/opt/odoo18}"
-CRM_VENV="${CRM_VENV:-$HOME/.venvs/crm-odoo18}"
+CRM_VENV="${CRM_VENV:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.venvs/crm-odoo18}"
 PYTHON="${PYTHON:-python3}"
 ODOO_CONF="$PROJECT_DIR/.local/odoo.conf"
 export PROJECT_DIR ODOO_SRC CRM_VENV ODOO_CONF
