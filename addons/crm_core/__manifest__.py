@@ -10,7 +10,9 @@
     "data": [
         "security/crm_core_security.xml",
         "security/ir.model.access.csv",
+        "data/crm_core_data.xml",
         "views/crm_interaction_views.xml",
+        "views/crm_assignment_rule_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_core_menus.xml",

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmLead(models.Model):
@@ -6,6 +6,10 @@ class CrmLead(models.Model):
 
     interaction_ids = fields.One2many("crm.interaction", "lead_id")
     interaction_count = fields.Integer(compute="_compute_interaction_count")
+    assignment_rule_id = fields.Many2one(
+        "crm.assignment.rule", readonly=True, copy=False, index="btree_not_null"
+    )
+    assignment_reason = fields.Text(readonly=True, copy=False)
 
     def _compute_interaction_count(self):
         counts = dict(
@@ -15,6 +19,21 @@ class CrmLead(models.Model):
         )
         for lead in self:
             lead.interaction_count = counts.get(lead, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Leads that arrive without an owner (web form, mail alias, import, API) go
+        # through the assignment rules rather than to whoever created them.
+        rules = self.env["crm.assignment.rule"].sudo()
+        if not self.env.context.get("crm_skip_assignment"):
+            rules = rules.search([("company_id", "in", self.env.companies.ids)])
+        route = bool(rules)
+        if route:
+            vals_list = [{"user_id": False, **vals} for vals in vals_list]
+        leads = super().create(vals_list)
+        if route:
+            rules._assign_leads(leads.filtered(lambda lead: not lead.user_id), rules)
+        return leads
 
     def write(self, vals):
         res = super().write(vals)

@@ -2,3 +2,4 @@ from . import test_crm_interaction
 from . import test_interaction_sync
 from . import test_customer_360
 from . import test_security
+from . import test_assignment

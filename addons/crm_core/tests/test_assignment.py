@@ -1,0 +1,302 @@
+from collections import Counter
+from datetime import timedelta
+
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import CrmCoreCommon
+
+
+@tagged("post_install", "-at_install")
+class TestLeadAssignment(CrmCoreCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Rule = cls.env["crm.assignment.rule"]
+        cls.Rule.search([]).active = False  # independent of any rule already there
+        cls.Lead = cls.env["crm.lead"]
+        cls.belgium = cls.env.ref("base.be")
+        cls.france = cls.env.ref("base.fr")
+
+    def _rule(self, **vals):
+        return self.Rule.create({"name": "Rule", "team_id": self.team_a.id, **vals})
+
+    def _leads(self, count, **vals):
+        return self.Lead.create([{"name": f"Lead {i}", **vals} for i in range(count)])
+
+    def _member(self, user):
+        return self.team_a.crm_team_member_ids.filtered(lambda m: m.user_id == user)
+
+    def test_round_robin_spreads_evenly_within_one_lead(self):
+        rule = self._rule(distribution="round_robin")
+        leads = self._leads(5)
+        counts = Counter(lead.user_id.login for lead in leads)
+        self.assertEqual(sum(counts.values()), 5)
+        self.assertLessEqual(max(counts.values()) - min(counts.values()), 1)
+        self.assertEqual(set(leads.team_id), {self.team_a})
+        # The turn carries over to the next arrivals.
+        last = rule.last_user_id
+        next_lead = self._leads(1)
+        self.assertNotEqual(next_lead.user_id, last)
+        self.assertIn(next_lead.user_id, self.salesman_a | self.salesman_a2)
+
+    def test_capacity_is_never_exceeded(self):
+        self._member(self.salesman_a).assignment_max = 2
+        self._member(self.salesman_a2).assignment_max = 1
+        self._rule(distribution="round_robin")
+        leads = self._leads(5)
+        self.assertEqual(
+            len(leads.filtered(lambda lead: lead.user_id == self.salesman_a)), 2
+        )
+        self.assertEqual(
+            len(leads.filtered(lambda lead: lead.user_id == self.salesman_a2)), 1
+        )
+        self.assertEqual(len(leads.filtered(lambda lead: not lead.user_id)), 2)
+        # Another run respects the same capacity.
+        self.assertEqual(
+            self.Rule._assign_leads(leads),
+            leads.filtered(lambda lead: not lead.user_id),
+        )
+        self.assertEqual(len(leads.filtered("user_id")), 3)
+
+    def test_least_loaded_gets_the_lead(self):
+        self.Lead.with_context(crm_skip_assignment=True).create(
+            [
+                {"name": "Hot", "user_id": self.salesman_a.id, "priority": "3"},
+                {"name": "Cold 1", "user_id": self.salesman_a2.id, "priority": "0"},
+                {"name": "Cold 2", "user_id": self.salesman_a2.id, "priority": "0"},
+            ]
+        )
+        self._rule(distribution="least_loaded")
+        # salesman_a carries one 3-star lead (weight 4), salesman_a2 two plain ones (2).
+        lead = self._leads(1)
+        self.assertEqual(lead.user_id, self.salesman_a2)
+        self.assertIn("fewest open leads", lead.assignment_reason)
+
+    def test_weighted_by_capacity(self):
+        self._member(self.salesman_a).assignment_max = 30
+        self._member(self.salesman_a2).assignment_max = 10
+        self._rule(distribution="weighted")
+        leads = self._leads(8)
+        big = len(leads.filtered(lambda lead: lead.user_id == self.salesman_a))
+        small = len(leads.filtered(lambda lead: lead.user_id == self.salesman_a2))
+        self.assertEqual(big + small, 8)
+        self.assertEqual((big, small), (6, 2))
+
+    def test_each_criterion(self):
+        industry = self.env["res.partner.industry"].create({"name": "Biotech"})
+        biotech = self.env["res.partner"].create(
+            {"name": "Bio", "industry_id": industry.id}
+        )
+        source = self.env["utm.source"].create({"name": "Trade fair"})
+        medium = self.env["utm.medium"].create({"name": "Booth"})
+        campaign = self.env["utm.campaign"].create({"name": "Spring"})
+        french = self.env["res.lang"]._activate_lang("fr_FR")
+        state = self.env.ref("base.state_us_5")
+        cases = [
+            (
+                {"country_ids": [Command.set(self.belgium.ids)]},
+                {"country_id": self.belgium.id},
+                {"country_id": self.france.id},
+            ),
+            (
+                {"state_ids": [Command.set(state.ids)]},
+                {"state_id": state.id},
+                {"country_id": self.france.id},
+            ),
+            ({"zip_from": "1000", "zip_to": "1999"}, {"zip": "1050"}, {"zip": "2000"}),
+            (
+                {"industry_ids": [Command.set(industry.ids)]},
+                {"partner_id": biotech.id},
+                {"partner_id": self.contact_1.id},
+            ),
+            (
+                {"revenue_min": 1000, "revenue_max": 5000},
+                {"expected_revenue": 3000},
+                {"expected_revenue": 9000},
+            ),
+            (
+                {"revenue_min": 1000},
+                {"expected_revenue": 90000},
+                {"expected_revenue": 10},
+            ),
+            ({"source_ids": [Command.set(source.ids)]}, {"source_id": source.id}, {}),
+            ({"medium_ids": [Command.set(medium.ids)]}, {"medium_id": medium.id}, {}),
+            (
+                {"campaign_ids": [Command.set(campaign.ids)]},
+                {"campaign_id": campaign.id},
+                {},
+            ),
+            ({"lang_ids": [Command.set(french.ids)]}, {"lang_id": french.id}, {}),
+            (
+                {"domain": "[('priority', '=', '3')]"},
+                {"priority": "3"},
+                {"priority": "1"},
+            ),
+        ]
+        for rule_vals, match_vals, miss_vals in cases:
+            with self.subTest(rule=rule_vals):
+                rule = self._rule(**rule_vals)
+                match, miss = self.Lead.create(
+                    [
+                        {"name": "Match", **match_vals},
+                        {"name": "Miss", **miss_vals},
+                    ]
+                )
+                self.assertEqual(match.assignment_rule_id, rule)
+                self.assertIn(match.user_id, self.salesman_a | self.salesman_a2)
+                self.assertFalse(miss.user_id)
+                self.assertFalse(miss.assignment_rule_id)
+                rule.active = False
+
+    def test_first_matching_rule_wins_and_explains(self):
+        self._rule(name="Catch-all", sequence=20, team_id=self.team_b.id)
+        self._rule(
+            name="Benelux", sequence=10, country_ids=[Command.set(self.belgium.ids)]
+        )
+        belgian, other = self.Lead.create(
+            [
+                {"name": "Belgian", "country_id": self.belgium.id},
+                {"name": "Other", "country_id": self.france.id},
+            ]
+        )
+        self.assertEqual(belgian.team_id, self.team_a)
+        self.assertEqual(other.team_id, self.team_b)
+        self.assertEqual(other.user_id, self.salesman_b)
+        self.assertIn("Rule “Benelux” (Countries: Belgium)", belgian.assignment_reason)
+        self.assertIn(belgian.user_id.name, belgian.assignment_reason)
+        self.assertIn("round-robin", belgian.assignment_reason)
+
+    def test_unavailable_members_are_skipped(self):
+        self._member(self.salesman_a).assignment_optout = True
+        self._rule()
+        self.assertEqual(set(self._leads(3).user_id), {self.salesman_a2})
+        # On leave now (working-calendar time off): nobody left.
+        now = fields.Datetime.now()
+        resource = (
+            self.env["resource.resource"]
+            .sudo()
+            .create({"name": "salesman_a2", "user_id": self.salesman_a2.id})
+        )
+        self.env["resource.calendar.leaves"].sudo().create(
+            {
+                "name": "Holiday",
+                "resource_id": resource.id,
+                "date_from": now - timedelta(hours=1),
+                "date_to": now + timedelta(days=2),
+            }
+        )
+        self.assertFalse(self._leads(1).user_id)
+        self.salesman_a2.active = False
+        self._member(self.salesman_a).assignment_optout = False
+        self.assertEqual(self._leads(1).user_id, self.salesman_a)
+
+    def test_explicit_owner_is_kept(self):
+        self._rule()
+        lead = self.Lead.create({"name": "Mine", "user_id": self.salesman_b.id})
+        self.assertEqual(lead.user_id, self.salesman_b)
+        self.assertFalse(lead.assignment_rule_id)
+
+    def test_backlog_assignment_is_harmless_to_rerun(self):
+        leads = self._leads(4, user_id=False)  # no rule yet: nobody assigned
+        self.assertFalse(leads.user_id)
+        self._rule()
+        self.Rule._assign_backlog()
+        owners = {lead: lead.user_id for lead in leads}
+        self.assertEqual(len(set(owners.values())), 2)
+        self.Rule._assign_backlog()
+        self.assertEqual({lead: lead.user_id for lead in leads}, owners)
+
+    def test_assignee_is_notified(self):
+        self._rule(member_ids=[Command.set(self.salesman_a2.ids)])
+        # The test base mutes mail; the assignment notice is what is tested here.
+        lead = self.Lead.with_context(
+            tracking_disable=False,
+            mail_notrack=False,
+            mail_auto_subscribe_no_notify=False,
+        ).create({"name": "Notify me"})
+        self.assertEqual(lead.user_id, self.salesman_a2)
+        # Assignment notices are visible to their recipient only.
+        notification = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "crm.lead"),
+                    ("res_id", "=", lead.id),
+                    ("partner_ids", "in", self.salesman_a2.partner_id.ids),
+                ]
+            )
+        )
+        self.assertTrue(notification, "the new owner must be told about the lead")
+
+    def test_bad_rules_are_refused(self):
+        empty_team = self.env["crm.team"].create({"name": "Empty"})
+        with (
+            self.assertRaisesRegex(ValidationError, "has no member"),
+            self.cr.savepoint(),
+        ):
+            self._rule(team_id=empty_team.id)
+        with (
+            self.assertRaisesRegex(ValidationError, "starts above its end"),
+            self.cr.savepoint(),
+        ):
+            self._rule(revenue_min=5000, revenue_max=1000)
+        with self.assertRaisesRegex(ValidationError, "zip range"), self.cr.savepoint():
+            self._rule(zip_from="9000", zip_to="1000")
+        with (
+            self.assertRaisesRegex(ValidationError, "not in the team"),
+            self.cr.savepoint(),
+        ):
+            self._rule(member_ids=[Command.set(self.salesman_b.ids)])
+        with (
+            self.assertRaisesRegex(ValidationError, "not a valid filter"),
+            self.cr.savepoint(),
+        ):
+            self._rule(domain="[('no_such_field', '=', 1)]")
+        with (
+            self.assertRaisesRegex(ValidationError, "cannot be negative"),
+            self.cr.savepoint(),
+        ):
+            self._member(self.salesman_a).assignment_max = -1
+        self.assertFalse(self.Rule.search([]))
+
+    def test_two_workers_never_take_the_same_lead(self):
+        """Two transactions lock the backlog at once: each lead goes to one of them."""
+        db = self.env.cr.dbname
+        quiet = {
+            "crm_skip_assignment": True,
+            "tracking_disable": True,
+            "mail_create_nolog": True,
+            "mail_create_nosubscribe": True,
+        }
+        with sql_db.db_connect(db).cursor() as setup_cr:
+            setup_cr.execute("SET LOCAL lock_timeout = '10s'")  # fail, never hang
+            env = api.Environment(setup_cr, SUPERUSER_ID, quiet)
+            lead_ids = (
+                env["crm.lead"]
+                .create([{"name": f"Race {i}", "user_id": False} for i in range(4)])
+                .ids
+            )
+            setup_cr.commit()
+        try:
+            with (
+                sql_db.db_connect(db).cursor() as cr1,
+                sql_db.db_connect(db).cursor() as cr2,
+            ):
+                cr2.execute("SET LOCAL lock_timeout = '10s'")
+                worker1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.assignment.rule"]
+                worker2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.assignment.rule"]
+                first = worker1._lock_unassigned(lead_ids[:3])
+                second = worker2._lock_unassigned(lead_ids)
+                self.assertEqual(first.ids, lead_ids[:3])
+                self.assertEqual(second.ids, lead_ids[3:])
+                cr1.rollback()
+                cr2.rollback()
+        finally:
+            with sql_db.db_connect(db).cursor() as cleanup_cr:
+                cleanup_cr.execute(
+                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(lead_ids)]
+                )
+                cleanup_cr.commit()
