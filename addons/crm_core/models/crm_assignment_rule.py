@@ -273,12 +273,10 @@ class CrmAssignmentRule(models.Model):
                 if not candidates:
                     break
                 user = min(candidates, key=lambda u: (load[u], u.id))
+                # One reason per salesperson keeps the writes grouped.
                 result[lead] = (
                     user,
-                    self.env._(
-                        "fewest open leads weighted by priority (%(load)s)",
-                        load=load[user],
-                    ),
+                    self.env._("fewest open leads weighted by priority"),
                 )
                 load[user] += 1 + int(lead.priority or 0)
                 given[user] += 1
@@ -295,8 +293,7 @@ class CrmAssignmentRule(models.Model):
                 result[lead] = (
                     user,
                     self.env._(
-                        "most free capacity (%(left)s of %(capacity)s leads left)",
-                        left=capacity[user] - given[user] + 1,
+                        "largest share of free capacity (%(capacity)s leads a month)",
                         capacity=capacity[user],
                     ),
                 )

@@ -1,3 +1,4 @@
+import logging
 from collections import Counter
 from datetime import timedelta
 
@@ -6,6 +7,8 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import CrmCoreCommon
+
+_logger = logging.getLogger(__name__)
 
 
 @tagged("post_install", "-at_install")
@@ -261,6 +264,32 @@ class TestLeadAssignment(CrmCoreCommon):
         ):
             self._member(self.salesman_a).assignment_max = -1
         self.assertFalse(self.Rule.search([]))
+
+    def test_assignment_queries_do_not_grow_with_the_batch(self):
+        self.team_a.crm_team_member_ids.assignment_max = 1000
+        for distribution in ("round_robin", "least_loaded", "weighted"):
+            with self.subTest(distribution=distribution):
+                rule = self._rule(distribution=distribution)
+                queries = []
+                for size in (3, 10, 60):  # the first batch warms the caches
+                    leads = self.Lead.with_context(crm_skip_assignment=True).create(
+                        [{"name": f"Lead {i}", "user_id": False} for i in range(size)]
+                    )
+                    self.env.flush_all()
+                    self.env.invalidate_all()
+                    start = self.cr.sql_log_count
+                    self.Rule._assign_leads(leads, rule)
+                    self.env.flush_all()
+                    queries.append(self.cr.sql_log_count - start)
+                    self.assertFalse(leads.filtered(lambda lead: not lead.user_id))
+                _logger.info(
+                    "Assignment queries (%s): %s for 10 leads, %s for 60 leads",
+                    distribution,
+                    queries[1],
+                    queries[2],
+                )
+                self.assertEqual(queries[1], queries[2], f"{distribution}: {queries}")
+                rule.active = False
 
     def test_two_workers_never_take_the_same_lead(self):
         """Two transactions lock the backlog at once: each lead goes to one of them."""
