@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class CrmLead(models.Model):
@@ -10,6 +11,18 @@ class CrmLead(models.Model):
         "crm.assignment.rule", readonly=True, copy=False, index="btree_not_null"
     )
     assignment_reason = fields.Text(readonly=True, copy=False)
+    duplicate_candidate_ids = fields.Many2many(
+        "crm.lead",
+        "crm_lead_duplicate_candidate_rel",
+        "lead_id",
+        "candidate_id",
+        string="Possible Duplicates",
+        readonly=True,
+        copy=False,
+        help="Open leads with the same email, phone or company when this one arrived.",
+    )
+    # Indexed for the duplicate check at intake, which joins on it.
+    phone_sanitized = fields.Char(index="btree_not_null")
 
     def _compute_interaction_count(self):
         counts = dict(
@@ -33,6 +46,7 @@ class CrmLead(models.Model):
         leads = super().create(vals_list)
         if route:
             rules._assign_leads(leads.filtered(lambda lead: not lead.user_id), rules)
+        leads._flag_intake_duplicates()
         return leads
 
     def write(self, vals):
@@ -50,6 +64,77 @@ class CrmLead(models.Model):
             [("lead_id", "in", self.ids), ("partner_id", "=", False)]
         ).unlink()
         return super().unlink()
+
+    def _flag_intake_duplicates(self):
+        """Link each new lead to the open leads with its email, phone or company.
+
+        One statement for the whole batch: each match is an indexed equality join,
+        so an import of thousands of leads costs the same single query.
+        """
+        if not self:
+            return
+        self.env["crm.lead"].flush_model(
+            [
+                "email_normalized",
+                "phone_sanitized",
+                "partner_id",
+                "partner_name",
+                "active",
+            ]
+        )
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO crm_lead_duplicate_candidate_rel (lead_id, candidate_id)
+            SELECT match.new_id, match.old_id
+              FROM (
+                    SELECT new.id AS new_id, old.id AS old_id
+                      FROM crm_lead new
+                      JOIN crm_lead old ON old.email_normalized = new.email_normalized
+                     WHERE new.id IN %(ids)s
+                     UNION
+                    SELECT new.id, old.id
+                      FROM crm_lead new
+                      JOIN crm_lead old ON old.phone_sanitized = new.phone_sanitized
+                     WHERE new.id IN %(ids)s
+                     UNION
+                    SELECT new.id, old.id
+                      FROM crm_lead new
+                      JOIN res_partner new_partner ON new_partner.id = new.partner_id
+                      JOIN res_partner old_partner
+                        ON old_partner.commercial_partner_id
+                           = new_partner.commercial_partner_id
+                      JOIN crm_lead old ON old.partner_id = old_partner.id
+                     WHERE new.id IN %(ids)s
+                     UNION
+                    SELECT new.id, old.id
+                      FROM crm_lead new
+                      JOIN crm_lead old
+                        ON lower(old.partner_name) = lower(new.partner_name)
+                     WHERE new.id IN %(ids)s AND new.partner_name != ''
+                   ) AS match
+              JOIN crm_lead old ON old.id = match.old_id
+             -- closed (won or lost) leads are history, not duplicates
+             WHERE match.new_id != match.old_id
+               AND old.active AND COALESCE(old.probability, 0) < 100
+            ON CONFLICT DO NOTHING
+            """,
+                ids=tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(["duplicate_candidate_ids"])
+
+    def action_merge_duplicates(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm.action_merge_opportunities"
+        )
+        action["context"] = {
+            "active_model": "crm.lead",
+            "active_ids": (self | self.duplicate_candidate_ids).ids,
+        }
+        return action
 
     def action_log_interaction(self):
         self.ensure_one()
