@@ -15,6 +15,7 @@
         "views/crm_assignment_rule_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
+        "report/crm_forecast_report_views.xml",
         "views/crm_core_menus.xml",
     ],
     "demo": [

@@ -4,3 +4,4 @@ from . import test_customer_360
 from . import test_security
 from . import test_assignment
 from . import test_intake_duplicates
+from . import test_forecast
