@@ -16,6 +16,7 @@
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "report/crm_forecast_report_views.xml",
+        "views/res_config_settings_views.xml",
         "views/crm_core_menus.xml",
     ],
     "demo": [

@@ -3,5 +3,7 @@ from . import crm_assignment_rule
 from . import res_partner
 from . import crm_lead
 from . import crm_team_member
+from . import crm_churn_analysis
+from . import res_config_settings
 from . import mail_message
 from . import calendar_event

@@ -73,6 +73,14 @@ class ResPartner(models.Model):
         string="Next Activity", compute="_compute_customer_activities"
     )
 
+    # Churn risk, scored daily by crm.churn.analysis on the commercial entity.
+    churn_score = fields.Integer(readonly=True, copy=False, aggregator="avg")
+    churn_reasons = fields.Text(readonly=True, copy=False)
+    churn_at_risk = fields.Boolean(
+        string="At Risk", readonly=True, copy=False, index=True
+    )
+    churn_date = fields.Datetime(string="Churn Scored On", readonly=True, copy=False)
+
     @api.depends_context("company")
     def _compute_customer_currency_id(self):
         self.customer_currency_id = self.env.company.currency_id

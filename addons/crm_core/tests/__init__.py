@@ -5,3 +5,4 @@ from . import test_security
 from . import test_assignment
 from . import test_intake_duplicates
 from . import test_forecast
+from . import test_churn

@@ -1,0 +1,190 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL, split_every
+
+DEFAULT_THRESHOLD = 50
+
+
+class CrmChurnAnalysis(models.AbstractModel):
+    """Churn risk of customers, from their invoices, payments and interactions.
+
+    Other addons add signals by overriding ``_churn_signals`` and appending
+    ``(points, reason)`` to the list of each customer.
+    """
+
+    _name = "crm.churn.analysis"
+    _description = "Customer Churn Analysis"
+
+    @api.model
+    def _threshold(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("crm_core.churn_threshold", DEFAULT_THRESHOLD)
+        )
+
+    @api.model
+    def _churn_signals(self, partners):
+        """Return {commercial partner id: [(points, reason), ...]} for ``partners``."""
+        signals = defaultdict(list)
+        today = fields.Date.context_today(self)
+        self.env["account.move"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT move.commercial_partner_id,
+                   COUNT(*) FILTER (WHERE move.move_type = 'out_invoice'),
+                   MAX(move.invoice_date) FILTER (WHERE move.move_type = 'out_invoice'),
+                   MIN(move.invoice_date) FILTER (WHERE move.move_type = 'out_invoice'),
+                   COALESCE(SUM(move.amount_untaxed_signed)
+                       FILTER (WHERE move.invoice_date > %(recent)s), 0),
+                   COALESCE(SUM(move.amount_untaxed_signed)
+                       FILTER (WHERE move.invoice_date <= %(recent)s
+                                 AND move.invoice_date > %(previous)s), 0),
+                   COALESCE(SUM(move.amount_residual_signed)
+                       FILTER (WHERE move.invoice_date_due < %(today)s), 0),
+                   COUNT(*) FILTER (WHERE move.invoice_date_due < %(today)s
+                                      AND move.amount_residual_signed > 0)
+              FROM account_move move
+             WHERE move.commercial_partner_id IN %(partners)s
+               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND move.state = 'posted'
+             GROUP BY move.commercial_partner_id
+            """,
+                partners=tuple(partners.ids),
+                today=today,
+                recent=today - timedelta(days=90),
+                previous=today - timedelta(days=180),
+            )
+        )
+        _ = self.env._
+        for partner_id, count, last, first, recent, previous, overdue, late in rows:
+            entry = signals[partner_id]
+            if count and last:
+                silence = (today - last).days
+                usual = (last - first).days / (count - 1) if count > 1 else 90
+                if silence > max(2 * usual, 30):
+                    entry.append(
+                        (
+                            35,
+                            _(
+                                "No invoice for %(days)s days; usually one every "
+                                "%(usual)s days.",
+                                days=silence,
+                                usual=round(usual),
+                            ),
+                        )
+                    )
+            if previous > 0 and recent < previous / 2:
+                entry.append(
+                    (
+                        25,
+                        _(
+                            "Invoiced %(drop)s%% less over the last 90 days than the "
+                            "90 days before.",
+                            drop=round(100 * (1 - recent / previous)),
+                        ),
+                    )
+                )
+            if overdue > 0:
+                entry.append(
+                    (
+                        20,
+                        _(
+                            "%(count)s invoice(s) overdue, %(amount)s still due.",
+                            count=late,
+                            amount=round(overdue, 2),
+                        ),
+                    )
+                )
+        last_contact = dict(
+            self.env["crm.interaction"]
+            .sudo()
+            ._read_group(
+                [("commercial_partner_id", "in", partners.ids)],
+                ["commercial_partner_id"],
+                ["date:max"],
+            )
+        )
+        now = fields.Datetime.now()
+        for partner in partners:
+            last = last_contact.get(partner)
+            if not last:
+                signals[partner.id].append((20, _("No interaction logged.")))
+            elif (now - last).days > 90:
+                signals[partner.id].append(
+                    (20, _("No interaction for %(days)s days.", days=(now - last).days))
+                )
+        return signals
+
+    @api.model
+    def _score(self, partners):
+        """Score ``partners`` (commercial entities) and store the result.
+
+        Customers crossing the threshold get one activity for their account owner;
+        those already at risk get none again.
+        """
+        threshold = self._threshold()
+        signals = self._churn_signals(partners)
+        values = []
+        for partner in partners:
+            entries = signals.get(partner.id, [])
+            score = min(100, sum(points for points, _reason in entries))
+            reasons = "\n".join(reason for _points, reason in entries)
+            values.append((partner.id, score, reasons, score >= threshold))
+        at_risk = {partner_id for partner_id, *_v, risky in values if risky}
+        newly_at_risk = partners.filtered(
+            lambda p: not p.churn_at_risk and p.id in at_risk
+        )
+        self.env["res.partner"].flush_model(["churn_score"])
+        self.env.execute_query(
+            SQL(
+                """
+            UPDATE res_partner partner
+               SET churn_score = scored.score,
+                   churn_reasons = scored.reasons,
+                   churn_at_risk = scored.at_risk,
+                   churn_date = %(now)s
+              FROM (VALUES %(values)s) AS scored(id, score, reasons, at_risk)
+             WHERE partner.id = scored.id
+            """,
+                now=fields.Datetime.now(),
+                values=SQL(", ").join(SQL("(%s, %s, %s, %s)", *v) for v in values),
+            )
+        )
+        partners.invalidate_recordset(
+            ["churn_score", "churn_reasons", "churn_at_risk", "churn_date"]
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        self.env["mail.activity"].sudo().create(
+            [
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "res_id": partner.id,
+                    "activity_type_id": activity_type.id,
+                    "user_id": partner.user_id.id or self.env.ref("base.user_admin").id,
+                    "summary": self.env._(
+                        "Churn risk %(score)s", score=partner.churn_score
+                    ),
+                    "note": partner.churn_reasons.replace("\n", "<br/>"),
+                }
+                for partner in newly_at_risk
+            ]
+        )
+        return newly_at_risk
+
+    @api.model
+    def _cron_score_customers(self, batch_size=1000):
+        """Score every customer with a posted invoice, in batches."""
+        self.env["account.move"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT DISTINCT commercial_partner_id FROM account_move "
+                "WHERE move_type IN ('out_invoice', 'out_refund') AND state = 'posted' "
+                "ORDER BY 1"
+            )
+        )
+        for batch in split_every(batch_size, [row[0] for row in rows]):
+            self._score(self.env["res.partner"].browse(batch))

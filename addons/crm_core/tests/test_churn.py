@@ -1,0 +1,123 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import CrmCoreCommon
+
+
+@tagged("post_install", "-at_install")
+class TestChurnRisk(CrmCoreCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        today = fields.Date.today()
+        days = lambda n: today - timedelta(days=n)  # noqa: E731
+        # Loyal: a monthly invoice up to last week, paid, met yesterday.
+        cls.loyal = cls.customer
+        for age in (97, 67, 37, 7):
+            invoice = cls._create_customer_invoice(
+                cls.loyal,
+                1000,
+                invoice_date=days(age),
+                due_date=days(age) + timedelta(30),
+            )
+            if age > 30:
+                cls._register_payment(invoice, 1000, payment_date=days(age - 20))
+        cls.env["crm.interaction"].create(
+            {
+                "name": "Call",
+                "partner_id": cls.contact_1.id,
+                "date": fields.Datetime.now() - timedelta(days=1),
+            }
+        )
+        # Leaving: bought every month, then silence, an unpaid invoice, no contact.
+        cls.leaving = cls.other_customer
+        cls.leaving.user_id = cls.salesman_b
+        for age in (200, 170, 140, 120):
+            cls._create_customer_invoice(
+                cls.leaving,
+                2000,
+                invoice_date=days(age),
+                due_date=days(age) + timedelta(30),
+            )
+
+    def test_scores_and_reasons_on_constructed_histories(self):
+        self.env["crm.churn.analysis"]._score(self.loyal | self.leaving)
+        self.assertEqual(self.loyal.churn_score, 0)
+        self.assertFalse(self.loyal.churn_at_risk)
+        self.assertFalse(self.loyal.churn_reasons)
+        # 35 silence + 25 trend + 20 overdue + 20 no interaction.
+        self.assertEqual(self.leaving.churn_score, 100)
+        self.assertTrue(self.leaving.churn_at_risk)
+        self.assertIn(
+            "No invoice for 120 days; usually one every 27 days.",
+            self.leaving.churn_reasons,
+        )
+        self.assertIn(
+            "4 invoice(s) overdue, 8000.0 still due.", self.leaving.churn_reasons
+        )
+        self.assertIn("No interaction logged.", self.leaving.churn_reasons)
+        # The contact shows the same 360° as its company; the filter finds it.
+        self.assertIn(
+            self.leaving,
+            self.env["res.partner"]
+            .with_user(self.salesman_b)
+            .search([("churn_at_risk", "=", True)]),
+        )
+
+    def _shrinking_customer(self):
+        today = fields.Date.today()
+        partner = self.env["res.partner"].create(
+            {"name": "Shrinking", "is_company": True}
+        )
+        self._create_customer_invoice(
+            partner, 1000, invoice_date=today - timedelta(120)
+        )
+        self._create_customer_invoice(partner, 200, invoice_date=today - timedelta(10))
+        self._register_payment(partner.invoice_ids, 1200)
+        return partner
+
+    def test_amount_trend(self):
+        partner = self._shrinking_customer()
+        self.env["crm.churn.analysis"]._score(partner)
+        self.assertIn("Invoiced 80% less over the last 90 days", partner.churn_reasons)
+        # 25 trend + 20 no interaction: under the default threshold of 50.
+        self.assertEqual(partner.churn_score, 45)
+        self.assertFalse(partner.churn_at_risk)
+
+    def test_account_owner_gets_one_activity_when_crossing_the_threshold(self):
+        Analysis = self.env["crm.churn.analysis"]
+        activities = lambda: self.env["mail.activity"].search(  # noqa: E731
+            [("res_model", "=", "res.partner"), ("res_id", "=", self.leaving.id)]
+        )
+        self.assertEqual(Analysis._score(self.leaving), self.leaving)
+        self.assertEqual(activities().user_id, self.salesman_b)
+        self.assertIn("No interaction logged.", activities().note)
+        # Still at risk the next day: no second activity.
+        self.assertFalse(Analysis._score(self.leaving))
+        self.assertEqual(len(activities()), 1)
+
+    def test_threshold_from_settings_and_daily_cron(self):
+        partner = self._shrinking_customer()
+        self.env["res.config.settings"].create({"crm_churn_threshold": 40}).execute()
+        self.env["crm.churn.analysis"]._cron_score_customers()
+        self.assertEqual(partner.churn_score, 45)
+        self.assertTrue(partner.churn_at_risk)
+        self.assertFalse(self.loyal.churn_at_risk)
+        self.assertTrue(self.loyal.churn_date)
+
+    def test_scoring_queries_do_not_grow_with_the_batch(self):
+        Partner = self.env["res.partner"]
+        queries = []
+        for size in (2, 5, 40):  # the first batch warms the caches
+            partners = Partner.create(
+                [{"name": f"C{i}", "is_company": True} for i in range(size)]
+            )
+            self.env.flush_all()
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            self.env["crm.churn.analysis"]._score(partners)
+            queries.append(self.cr.sql_log_count - start)
+            self.assertEqual(set(partners.mapped("churn_score")), {20})
+        self.assertEqual(queries[1], queries[2], queries)
