@@ -10,6 +10,10 @@ DEFAULT_THRESHOLD = 50
 class CrmChurnAnalysis(models.AbstractModel):
     """Churn risk of customers, from their invoices, payments and interactions.
 
+    Signals (points): invoice silence against the usual rhythm (35), invoiced
+    amount falling by half over 90 days (25), overdue invoices (20), paying more
+    than 15 days later than before (15), no interaction for 90 days (20).
+
     Other addons add signals by overriding ``_churn_signals`` and appending
     ``(points, reason)`` to the list of each customer.
     """
@@ -96,6 +100,53 @@ class CrmChurnAnalysis(models.AbstractModel):
                             "%(count)s invoice(s) overdue, %(amount)s still due.",
                             count=late,
                             amount=round(overdue, 2),
+                        ),
+                    )
+                )
+        # Days-to-pay trend: how late invoices paid lately were paid, against before.
+        self.env["account.move.line"].flush_model()
+        self.env["account.partial.reconcile"].flush_model()
+        delays = self.env.execute_query(
+            SQL(
+                """
+            SELECT move.commercial_partner_id,
+                   AVG(paid.paid_date - move.invoice_date_due)
+                       FILTER (WHERE paid.paid_date > %(recent)s),
+                   AVG(paid.paid_date - move.invoice_date_due)
+                       FILTER (WHERE paid.paid_date <= %(recent)s
+                                 AND paid.paid_date > %(previous)s)
+              FROM account_move move
+              JOIN LATERAL (
+                   SELECT MAX(partial.max_date) AS paid_date
+                     FROM account_move_line line
+                     JOIN account_partial_reconcile partial
+                       ON partial.debit_move_id = line.id
+                    WHERE line.move_id = move.id
+                      AND line.display_type = 'payment_term'
+              ) paid ON paid.paid_date IS NOT NULL
+             WHERE move.commercial_partner_id IN %(partners)s
+               AND move.move_type = 'out_invoice'
+               AND move.state = 'posted'
+               AND move.payment_state IN ('paid', 'in_payment')
+             GROUP BY move.commercial_partner_id
+            """,
+                partners=tuple(partners.ids),
+                recent=today - timedelta(days=90),
+                previous=today - timedelta(days=180),
+            )
+        )
+        for partner_id, recent_delay, previous_delay in delays:
+            if recent_delay is None or previous_delay is None:
+                continue
+            if recent_delay > 0 and recent_delay - previous_delay > 15:
+                signals[partner_id].append(
+                    (
+                        15,
+                        _(
+                            "Pays later: %(recent)s days after the due date lately, "
+                            "%(previous)s days before.",
+                            recent=round(recent_delay),
+                            previous=round(previous_delay),
                         ),
                     )
                 )

@@ -86,6 +86,33 @@ class TestChurnRisk(CrmCoreCommon):
         self.assertEqual(partner.churn_score, 45)
         self.assertFalse(partner.churn_at_risk)
 
+    def test_paying_later_than_before(self):
+        today = fields.Date.today()
+        partner = self.env["res.partner"].create(
+            {"name": "Slow payer", "is_company": True}
+        )
+        # Paid on the due date five months ago, 40 days after it last month.
+        on_time = self._create_customer_invoice(
+            partner,
+            500,
+            invoice_date=today - timedelta(170),
+            due_date=today - timedelta(140),
+        )
+        self._register_payment(on_time, 500, payment_date=today - timedelta(140))
+        late = self._create_customer_invoice(
+            partner,
+            500,
+            invoice_date=today - timedelta(80),
+            due_date=today - timedelta(60),
+        )
+        self._register_payment(late, 500, payment_date=today - timedelta(20))
+        self.env["crm.churn.analysis"]._score(partner | self.loyal)
+        self.assertIn(
+            "Pays later: 40 days after the due date lately, 0 days before.",
+            partner.churn_reasons,
+        )
+        self.assertFalse(self.loyal.churn_reasons)
+
     def test_account_owner_gets_one_activity_when_crossing_the_threshold(self):
         Analysis = self.env["crm.churn.analysis"]
         activities = lambda: self.env["mail.activity"].search(  # noqa: E731
