@@ -7,3 +7,11 @@ from . import crm_churn_analysis
 from . import res_config_settings
 from . import mail_message
 from . import calendar_event
+from . import crm_consent_purpose
+from . import crm_consent
+from . import crm_privacy_engine
+from . import crm_privacy_request
+from . import crm_retention_policy
+from . import crm_audit_rule
+from . import crm_audit_log
+from . import base

@@ -45,6 +45,10 @@ class CrmAssignmentRule(models.Model):
     revenue_max = fields.Float(
         string="Expected Revenue To", help="Leave 0 for no upper limit."
     )
+    employees_min = fields.Integer(string="Employees From")
+    employees_max = fields.Integer(
+        string="Employees To", help="Leave 0 for no upper limit."
+    )
     source_ids = fields.Many2many("utm.source", string="Sources")
     medium_ids = fields.Many2many("utm.medium", string="Mediums")
     campaign_ids = fields.Many2many("utm.campaign", string="Campaigns")
@@ -53,7 +57,14 @@ class CrmAssignmentRule(models.Model):
     # Round-robin pointer: the next lead goes to the member after this one.
     last_user_id = fields.Many2one("res.users", readonly=True, copy=False)
 
-    @api.constrains("revenue_min", "revenue_max", "zip_from", "zip_to")
+    @api.constrains(
+        "revenue_min",
+        "revenue_max",
+        "employees_min",
+        "employees_max",
+        "zip_from",
+        "zip_to",
+    )
     def _check_ranges(self):
         for rule in self:
             if rule.revenue_min < 0 or rule.revenue_max < 0:
@@ -67,6 +78,21 @@ class CrmAssignmentRule(models.Model):
                     self.env._(
                         "Rule “%(rule)s”: the expected revenue range starts above its "
                         "end; swap the two amounts or leave the end at 0 for no limit.",
+                        rule=rule.name,
+                    )
+                )
+            if rule.employees_min < 0 or rule.employees_max < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Rule “%(rule)s”: a number of employees cannot be negative.",
+                        rule=rule.name,
+                    )
+                )
+            if rule.employees_max and rule.employees_min > rule.employees_max:
+                raise ValidationError(
+                    self.env._(
+                        "Rule “%(rule)s”: the company size range starts above its "
+                        "end; swap the two numbers or leave the end at 0 for no limit.",
                         rule=rule.name,
                     )
                 )
@@ -147,6 +173,10 @@ class CrmAssignmentRule(models.Model):
             domain.append(("expected_revenue", ">=", self.revenue_min))
         if self.revenue_max:
             domain.append(("expected_revenue", "<=", self.revenue_max))
+        if self.employees_min:
+            domain.append(("employee_count", ">=", self.employees_min))
+        if self.employees_max:
+            domain.append(("employee_count", "<=", self.employees_max))
         return domain
 
     def _criteria_description(self):
@@ -171,6 +201,9 @@ class CrmAssignmentRule(models.Model):
         if self.revenue_min or self.revenue_max:
             upper = f"{self.revenue_max:g}" if self.revenue_max else "…"
             parts.append(f"expected revenue {self.revenue_min:g} to {upper}")
+        if self.employees_min or self.employees_max:
+            upper = self.employees_max or "…"
+            parts.append(f"{self.employees_min} to {upper} employees")
         if self.domain and self.domain.strip() not in ("", "[]"):
             parts.append(self.env._("other conditions %(domain)s", domain=self.domain))
         return "; ".join(parts) or self.env._("any lead")
@@ -312,11 +345,18 @@ class CrmAssignmentRule(models.Model):
         """
         if not lead_ids:
             return self.env["crm.lead"]
-        self.env["crm.lead"].flush_model(["user_id"])
+        self.env["crm.lead"].flush_model(["user_id", "partner_id"])
+        self.env["res.partner"].flush_model(["privacy_restricted"])
+        # People who restricted processing are not routed until it is lifted.
         rows = self.env.execute_query(
             SQL(
-                "SELECT id FROM crm_lead WHERE id IN %s AND user_id IS NULL "
-                "AND active FOR UPDATE SKIP LOCKED",
+                """
+            SELECT id FROM crm_lead
+             WHERE id IN %s AND user_id IS NULL AND active
+               AND (partner_id IS NULL OR partner_id NOT IN (
+                    SELECT id FROM res_partner WHERE privacy_restricted))
+               FOR UPDATE SKIP LOCKED
+            """,
                 tuple(lead_ids),
             )
         )

@@ -11,8 +11,9 @@ class CrmChurnAnalysis(models.AbstractModel):
     """Churn risk of customers, from their invoices, payments and interactions.
 
     Signals (points): invoice silence against the usual rhythm (35), invoiced
-    amount falling by half over 90 days (25), overdue invoices (20), paying more
-    than 15 days later than before (15), no interaction for 90 days (20).
+    amount falling by half over 90 days (25), overdue invoices (20), overdue
+    amount up by half over 90 days (10), paying more than 15 days later than
+    before (15), no interaction for 90 days (20).
 
     Other addons add signals by overriding ``_churn_signals`` and appending
     ``(points, reason)`` to the list of each customer.
@@ -64,8 +65,11 @@ class CrmChurnAnalysis(models.AbstractModel):
             )
         )
         _ = self.env._
+        overdue_now_by_partner = {}
         for partner_id, count, last, first, recent, previous, overdue, late in rows:
             entry = signals[partner_id]
+            if overdue > 0:
+                overdue_now_by_partner[partner_id] = overdue
             if count and last:
                 silence = (today - last).days
                 usual = (last - first).days / (count - 1) if count > 1 else 90
@@ -135,6 +139,48 @@ class CrmChurnAnalysis(models.AbstractModel):
                 previous=today - timedelta(days=180),
             )
         )
+        # Overdue trend: what was overdue 90 days ago, as it stood on that day.
+        overdue_then = dict(
+            self.env.execute_query(
+                SQL(
+                    """
+            SELECT move.commercial_partner_id,
+                   SUM(line.balance - COALESCE(paid.amount, 0))
+              FROM account_move move
+              JOIN account_move_line line
+                ON line.move_id = move.id AND line.display_type = 'payment_term'
+              LEFT JOIN LATERAL (
+                   SELECT SUM(partial.amount) AS amount
+                     FROM account_partial_reconcile partial
+                    WHERE partial.debit_move_id = line.id
+                      AND partial.max_date <= %(then)s
+              ) paid ON TRUE
+             WHERE move.commercial_partner_id IN %(partners)s
+               AND move.move_type = 'out_invoice'
+               AND move.state = 'posted'
+               AND move.invoice_date <= %(then)s
+               AND line.date_maturity < %(then)s
+             GROUP BY move.commercial_partner_id
+            """,
+                    partners=tuple(partners.ids),
+                    then=today - timedelta(days=90),
+                )
+            )
+        )
+        for partner_id, overdue_now in overdue_now_by_partner.items():
+            before = max(overdue_then.get(partner_id) or 0, 0)
+            if overdue_now > 1.5 * before:
+                signals[partner_id].append(
+                    (
+                        10,
+                        _(
+                            "Overdue amount grew from %(before)s to %(now)s in 90 "
+                            "days.",
+                            before=round(before, 2),
+                            now=round(overdue_now, 2),
+                        ),
+                    )
+                )
         for partner_id, recent_delay, previous_delay in delays:
             if recent_delay is None or previous_delay is None:
                 continue
@@ -178,6 +224,10 @@ class CrmChurnAnalysis(models.AbstractModel):
         those already at risk get none again.
         """
         threshold = self._threshold()
+        # People who restricted processing are not profiled.
+        partners = partners.filtered(lambda p: not p.privacy_restricted)
+        if not partners:
+            return partners
         signals = self._churn_signals(partners)
         values = []
         for partner in partners:
@@ -209,7 +259,11 @@ class CrmChurnAnalysis(models.AbstractModel):
             ["churn_score", "churn_reasons", "churn_at_risk", "churn_date"]
         )
         activity_type = self.env.ref("mail.mail_activity_data_todo")
-        self.env["mail.activity"].sudo().create(
+        # No email per activity: a daily batch would flood the owners' inboxes;
+        # the activities show in their systray and activity views.
+        self.env["mail.activity"].sudo().with_context(
+            mail_activity_quick_update=True
+        ).create(
             [
                 {
                     "res_model_id": self.env["ir.model"]._get_id("res.partner"),

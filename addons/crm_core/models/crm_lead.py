@@ -21,6 +21,13 @@ class CrmLead(models.Model):
         copy=False,
         help="Open leads with the same email, phone or company when this one arrived.",
     )
+    employee_count = fields.Integer(
+        string="Employees",
+        compute="_compute_employee_count",
+        store=True,
+        readonly=False,
+        help="Headcount of the prospect's company; taken from the customer when known.",
+    )
     # Indexed for the duplicate check at intake, which joins on it.
     phone_sanitized = fields.Char(index="btree_not_null")
 
@@ -32,6 +39,15 @@ class CrmLead(models.Model):
         )
         for lead in self:
             lead.interaction_count = counts.get(lead, 0)
+
+    @api.depends("partner_id.commercial_partner_id.employee_count")
+    def _compute_employee_count(self):
+        for lead in self:
+            # A size typed on the lead stays until the customer's size is known.
+            if lead.partner_id.commercial_partner_id.employee_count:
+                lead.employee_count = (
+                    lead.partner_id.commercial_partner_id.employee_count
+                )
 
     @api.model_create_multi
     def create(self, vals_list):

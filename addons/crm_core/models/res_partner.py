@@ -73,6 +73,11 @@ class ResPartner(models.Model):
         string="Next Activity", compute="_compute_customer_activities"
     )
 
+    # Company size, a routing criterion; Community has no such field.
+    employee_count = fields.Integer(
+        string="Employees", help="Headcount of the company, used by assignment rules."
+    )
+
     # Churn risk, scored daily by crm.churn.analysis on the commercial entity.
     churn_score = fields.Integer(readonly=True, copy=False, aggregator="avg")
     churn_reasons = fields.Text(readonly=True, copy=False)
@@ -80,6 +85,20 @@ class ResPartner(models.Model):
         string="At Risk", readonly=True, copy=False, index=True
     )
     churn_date = fields.Datetime(string="Churn Scored On", readonly=True, copy=False)
+
+    # Privacy: consent ledger, data-subject requests, restriction and erasure.
+    consent_ids = fields.One2many("crm.consent", "partner_id", string="Consent History")
+    privacy_request_ids = fields.One2many(
+        "crm.privacy.request", "partner_id", string="Data-Subject Requests"
+    )
+    privacy_restricted = fields.Boolean(
+        string="Processing Restricted",
+        readonly=True,
+        copy=False,
+        help="Set by a restriction request: the person is left out of campaigns, "
+        "scoring and assignment until the restriction is lifted.",
+    )
+    privacy_erased = fields.Boolean(string="Erased", readonly=True, copy=False)
 
     @api.depends_context("company")
     def _compute_customer_currency_id(self):
@@ -239,6 +258,27 @@ class ResPartner(models.Model):
         self.ensure_one()
         return self.env["crm.interaction"]._action_log({"default_partner_id": self.id})
 
+    def action_record_consent(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Record a Consent"),
+            "res_model": "crm.consent",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.id},
+        }
+
+    def action_new_privacy_request(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Data-Subject Request"),
+            "res_model": "crm.privacy.request",
+            "view_mode": "form",
+            "context": {"default_partner_id": self.id},
+        }
+
     def action_view_customer_interactions(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -313,3 +353,57 @@ class ResPartner(models.Model):
         ]
         action["context"] = {"force_search_count": 1}
         return action
+
+    # ------------------------------------------------------------
+    # Consent
+    # ------------------------------------------------------------
+
+    def _crm_may_contact(self, purpose_code, channel="email"):
+        """Return those of these partners we may contact for a purpose on a channel.
+
+        The one check every addon makes before contacting someone: the consent
+        ledger (opt-in purposes need a granted entry, opt-out ones no withdrawal),
+        restriction and erasure, and Odoo's email and phone blacklists.
+        """
+        Consent = self.env["crm.consent"].sudo()
+        purpose = Consent._get_purpose(purpose_code)
+        partners = self.sudo().filtered(
+            lambda p: not p.privacy_restricted and not p.privacy_erased
+        )
+        if channel == "email":
+            partners = partners.filtered("email_normalized")
+            blacklist = set(
+                self.env["mail.blacklist"]
+                .sudo()
+                .search([("email", "in", partners.mapped("email_normalized"))])
+                .mapped("email")
+            )
+            partners = partners.filtered(lambda p: p.email_normalized not in blacklist)
+        elif channel in ("sms", "phone"):
+            numbers = {}
+            for partner in partners:
+                raw = (
+                    partner.mobile or partner.phone
+                    if channel == "sms"
+                    else partner.phone or partner.mobile
+                )
+                if raw:
+                    numbers[partner.id] = (
+                        partner._phone_format(number=raw, country=partner.country_id)
+                        or raw
+                    )
+            blacklist = set(
+                self.env["phone.blacklist"]
+                .sudo()
+                .search([("number", "in", list(numbers.values()))])
+                .mapped("number")
+            )
+            partners = partners.filtered(
+                lambda p: p.id in numbers and numbers[p.id] not in blacklist
+            )
+        states = Consent._current_states(partners, purpose, channel)
+        if purpose.policy == "opt_in":
+            allowed = [p.id for p in partners if states.get(p.id) == "granted"]
+        else:
+            allowed = [p.id for p in partners if states.get(p.id) != "withdrawn"]
+        return self.browse(allowed)

@@ -6,3 +6,8 @@ from . import test_assignment
 from . import test_intake_duplicates
 from . import test_forecast
 from . import test_churn
+from . import test_consent
+from . import test_double_opt_in
+from . import test_privacy_request
+from . import test_retention
+from . import test_audit

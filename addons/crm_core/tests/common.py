@@ -17,6 +17,7 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
         cls.company = cls.env.company
         # The accounting base runs as its own accountant: make them a CRM manager too.
         cls.env.user.groups_id += cls.env.ref("crm_core.group_crm_manager")
+        cls.env.user.groups_id += cls.env.ref("crm_core.group_crm_compliance")
         cls.other_company = cls.setup_other_company()["company"]
 
         user_groups = "crm_core.group_crm_user"
@@ -41,6 +42,12 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
             groups="crm_core.group_crm_manager",
             company_id=cls.other_company.id,
             company_ids=[Command.set(cls.other_company.ids)],
+        )
+        cls.compliance = new_test_user(
+            cls.env,
+            "compliance",
+            groups="crm_core.group_crm_compliance",
+            company_id=cls.company.id,
         )
         cls.employee = new_test_user(
             cls.env, "employee", groups="base.group_user", company_id=cls.company.id

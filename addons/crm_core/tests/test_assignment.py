@@ -92,6 +92,9 @@ class TestLeadAssignment(CrmCoreCommon):
         biotech = self.env["res.partner"].create(
             {"name": "Bio", "industry_id": industry.id}
         )
+        large = self.env["res.partner"].create(
+            {"name": "Large", "is_company": True, "employee_count": 800}
+        )
         source = self.env["utm.source"].create({"name": "Trade fair"})
         medium = self.env["utm.medium"].create({"name": "Booth"})
         campaign = self.env["utm.campaign"].create({"name": "Spring"})
@@ -124,6 +127,13 @@ class TestLeadAssignment(CrmCoreCommon):
                 {"expected_revenue": 90000},
                 {"expected_revenue": 10},
             ),
+            (
+                {"employees_min": 50, "employees_max": 500},
+                {"employee_count": 120},
+                {"employee_count": 10},
+            ),
+            # The size of a known customer comes from the customer.
+            ({"employees_min": 500}, {"partner_id": large.id}, {"employee_count": 20}),
             ({"source_ids": [Command.set(source.ids)]}, {"source_id": source.id}, {}),
             ({"medium_ids": [Command.set(medium.ids)]}, {"medium_id": medium.id}, {}),
             (
@@ -246,6 +256,11 @@ class TestLeadAssignment(CrmCoreCommon):
             self.cr.savepoint(),
         ):
             self._rule(revenue_min=5000, revenue_max=1000)
+        with (
+            self.assertRaisesRegex(ValidationError, "company size range"),
+            self.cr.savepoint(),
+        ):
+            self._rule(employees_min=200, employees_max=50)
         with self.assertRaisesRegex(ValidationError, "zip range"), self.cr.savepoint():
             self._rule(zip_from="9000", zip_to="1000")
         with (

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -113,6 +114,42 @@ class TestChurnRisk(CrmCoreCommon):
         )
         self.assertFalse(self.loyal.churn_reasons)
 
+    def test_overdue_trend(self):
+        today = fields.Date.today()
+        behind, steady = self.env["res.partner"].create(
+            [
+                {"name": "Falling behind", "is_company": True},
+                {"name": "Steady debt", "is_company": True},
+            ]
+        )
+        # Paid on time five months ago; 700 overdue now.
+        on_time = self._create_customer_invoice(
+            behind,
+            300,
+            invoice_date=today - timedelta(180),
+            due_date=today - timedelta(150),
+        )
+        self._register_payment(on_time, 300, payment_date=today - timedelta(150))
+        self._create_customer_invoice(
+            behind,
+            700,
+            invoice_date=today - timedelta(60),
+            due_date=today - timedelta(30),
+        )
+        # The same 500 overdue 90 days ago and now: no trend.
+        self._create_customer_invoice(
+            steady,
+            500,
+            invoice_date=today - timedelta(150),
+            due_date=today - timedelta(120),
+        )
+        self.env["crm.churn.analysis"]._score(behind | steady)
+        self.assertIn(
+            "Overdue amount grew from 0 to 700.0 in 90 days.", behind.churn_reasons
+        )
+        self.assertIn("1 invoice(s) overdue, 500.0 still due.", steady.churn_reasons)
+        self.assertNotIn("Overdue amount grew", steady.churn_reasons)
+
     def test_account_owner_gets_one_activity_when_crossing_the_threshold(self):
         Analysis = self.env["crm.churn.analysis"]
         activities = lambda: self.env["mail.activity"].search(  # noqa: E731
@@ -133,6 +170,23 @@ class TestChurnRisk(CrmCoreCommon):
         self.assertTrue(partner.churn_at_risk)
         self.assertFalse(self.loyal.churn_at_risk)
         self.assertTrue(self.loyal.churn_date)
+
+    def test_other_addons_add_signals_through_the_hook(self):
+        Analysis = type(self.env["crm.churn.analysis"])
+        original = Analysis._churn_signals
+
+        def with_tickets(analysis, partners):
+            signals = original(analysis, partners)
+            signals[self.loyal.id].append((60, "3 support tickets breached their SLA."))
+            return signals
+
+        with patch.object(Analysis, "_churn_signals", with_tickets):
+            self.env["crm.churn.analysis"]._score(self.loyal)
+        self.assertEqual(self.loyal.churn_score, 60)
+        self.assertTrue(self.loyal.churn_at_risk)
+        self.assertEqual(
+            self.loyal.churn_reasons, "3 support tickets breached their SLA."
+        )
 
     def test_scoring_queries_do_not_grow_with_the_batch(self):
         Partner = self.env["res.partner"]
