@@ -258,6 +258,7 @@ class CrmChurnAnalysis(models.AbstractModel):
         partners.invalidate_recordset(
             ["churn_score", "churn_reasons", "churn_at_risk", "churn_date"]
         )
+        admin = self.env.ref("base.user_admin")
         activity_type = self.env.ref("mail.mail_activity_data_todo")
         # No email per activity: a daily batch would flood the owners' inboxes;
         # the activities show in their systray and activity views.
@@ -269,7 +270,7 @@ class CrmChurnAnalysis(models.AbstractModel):
                     "res_model_id": self.env["ir.model"]._get_id("res.partner"),
                     "res_id": partner.id,
                     "activity_type_id": activity_type.id,
-                    "user_id": partner.user_id.id or self.env.ref("base.user_admin").id,
+                    "user_id": partner.user_id.id or admin.id,
                     "summary": self.env._(
                         "Churn risk %(score)s", score=partner.churn_score
                     ),

@@ -190,6 +190,8 @@ class TestChurnRisk(CrmCoreCommon):
 
     def test_scoring_queries_do_not_grow_with_the_batch(self):
         Partner = self.env["res.partner"]
+        # Everyone crosses the threshold: the activities are part of the batch.
+        self.env["ir.config_parameter"].set_param("crm_core.churn_threshold", 10)
         queries = []
         for size in (2, 5, 40):  # the first batch warms the caches
             partners = Partner.create(
@@ -201,4 +203,10 @@ class TestChurnRisk(CrmCoreCommon):
             self.env["crm.churn.analysis"]._score(partners)
             queries.append(self.cr.sql_log_count - start)
             self.assertEqual(set(partners.mapped("churn_score")), {20})
+            self.assertEqual(
+                self.env["mail.activity"].search_count(
+                    [("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)]
+                ),
+                size,
+            )
         self.assertEqual(queries[1], queries[2], queries)
