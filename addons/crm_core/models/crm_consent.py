@@ -100,7 +100,7 @@ class CrmConsent(models.Model):
             )
         return super().write(vals)
 
-    def unlink(self):
+    def unlink(self):  # pylint: disable=method-required-super
         raise UserError(
             self.env._(
                 "Consent history cannot be deleted; it is the proof of what each "

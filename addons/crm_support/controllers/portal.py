@@ -1,0 +1,185 @@
+from odoo import http
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import request
+from odoo.tools import email_normalize, plaintext2html
+
+from odoo.addons.portal.controllers.portal import (
+    CustomerPortal,
+    pager as portal_pager,
+)
+
+TICKETS_PER_PAGE = 20
+
+
+class SupportPortal(CustomerPortal):
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "ticket_count" in counters:
+            Ticket = request.env["crm.ticket"]
+            values["ticket_count"] = (
+                Ticket.search_count(self._ticket_domain())
+                if Ticket.has_access("read")
+                else 0
+            )
+        return values
+
+    def _ticket_domain(self):
+        # The customer's company's tickets; record rules say the same for portal users.
+        partner = request.env.user.partner_id.commercial_partner_id
+        return [("commercial_partner_id", "=", partner.id)]
+
+    @http.route(
+        ["/my/tickets", "/my/tickets/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+    )
+    def portal_my_tickets(self, page=1, filterby="open", **kw):
+        Ticket = request.env["crm.ticket"]
+        filters = {
+            "open": (request.env._("Open"), [("is_closed", "=", False)]),
+            "closed": (request.env._("Closed"), [("is_closed", "=", True)]),
+            "all": (request.env._("All"), []),
+        }
+        filterby = filterby if filterby in filters else "open"
+        domain = self._ticket_domain() + filters[filterby][1]
+        pager = portal_pager(
+            url="/my/tickets",
+            url_args={"filterby": filterby},
+            total=Ticket.search_count(domain),
+            page=page,
+            step=TICKETS_PER_PAGE,
+        )
+        tickets = Ticket.search(
+            domain, limit=TICKETS_PER_PAGE, offset=pager["offset"], order="id desc"
+        )
+        request.session["my_tickets_history"] = tickets.ids[:100]
+        return request.render(
+            "crm_support.portal_my_tickets",
+            {
+                "tickets": tickets,
+                "page_name": "ticket",
+                "pager": pager,
+                "default_url": "/my/tickets",
+                "searchbar_filters": {
+                    key: {"label": label} for key, (label, _d) in filters.items()
+                },
+                "filterby": filterby,
+            },
+        )
+
+    @http.route("/my/tickets/<int:ticket_id>", type="http", auth="public", website=True)
+    def portal_my_ticket(self, ticket_id, access_token=None, **kw):
+        try:
+            ticket = self._document_check_access("crm.ticket", ticket_id, access_token)
+        except (AccessError, MissingError):
+            return request.redirect("/my")
+        values = self._get_page_view_values(
+            ticket,
+            access_token,
+            {"ticket": ticket, "page_name": "ticket", "object": ticket},
+            "my_tickets_history",
+            False,
+        )
+        return request.render("crm_support.portal_my_ticket", values)
+
+    @http.route(
+        "/my/tickets/new",
+        type="http",
+        auth="user",
+        methods=["GET", "POST"],
+        website=True,
+    )
+    def portal_new_ticket(self, **post):
+        values = {"page_name": "ticket", "error": {}, "post": post}
+        if request.httprequest.method == "POST":
+            if not (post.get("name") or "").strip():
+                values["error"]["name"] = request.env._("Tell us what it is about.")
+            else:
+                user = request.env.user
+                ticket = (
+                    request.env["crm.ticket"]
+                    .sudo()
+                    .create(
+                        {
+                            "name": post["name"].strip(),
+                            "description": plaintext2html(
+                                post.get("description") or ""
+                            ),
+                            "partner_id": user.partner_id.id,
+                            "channel": "portal",
+                            "company_id": user.company_id.id,
+                        }
+                    )
+                )
+                return request.redirect(f"/my/tickets/{ticket.id}")
+        return request.render("crm_support.portal_new_ticket", values)
+
+    @http.route(
+        "/support/new",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        website=True,
+    )
+    def web_form_ticket(self, **post):
+        """The public web form: anyone, with an email address, opens a ticket."""
+        values = {"error": {}, "post": post}
+        if request.httprequest.method == "POST":
+            email = email_normalize(post.get("email") or "")
+            if not email:
+                values["error"]["email"] = request.env._(
+                    "Give an email address we can answer to."
+                )
+            if not (post.get("name") or "").strip():
+                values["error"]["name"] = request.env._("Tell us what it is about.")
+            if not values["error"]:
+                contact = post.get("contact_name", "").strip()
+                ticket = (
+                    request.env["crm.ticket"]
+                    .sudo()
+                    .create(
+                        {
+                            "name": post["name"].strip(),
+                            "description": plaintext2html(
+                                post.get("description") or ""
+                            ),
+                            "partner_email": f'"{contact}" <{email}>'
+                            if contact
+                            else email,
+                            "channel": "web",
+                        }
+                    )
+                )
+                return request.render(
+                    "crm_support.web_form_ticket_done", {"ticket": ticket}
+                )
+        return request.render("crm_support.web_form_ticket", values)
+
+    @http.route(
+        ["/my/support/articles", "/my/support/articles/<int:article_id>"],
+        type="http",
+        auth="user",
+        website=True,
+    )
+    def portal_articles(self, article_id=None, search=None, **kw):
+        Article = request.env["crm.ticket.article"]
+        if article_id:
+            article = Article.browse(article_id).exists()
+            if not article or not article.has_access("read"):
+                return request.redirect("/my/support/articles")
+            return request.render(
+                "crm_support.portal_article",
+                {"article": article, "page_name": "article"},
+            )
+        domain = [("is_published", "=", True)]
+        if search:
+            domain.append(("content_search", "ilike", search))
+        return request.render(
+            "crm_support.portal_articles",
+            {
+                "articles": Article.search(domain),
+                "search": search,
+                "page_name": "article",
+            },
+        )

@@ -1,0 +1,797 @@
+import re
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Urgent")]
+CHANNELS = [
+    ("email", "Email"),
+    ("portal", "Portal"),
+    ("web", "Web Form"),
+    ("phone", "Phone"),
+    ("chat", "Chat"),
+    ("api", "API"),
+]
+SLA_STATUSES = [
+    ("none", "No SLA"),
+    ("ongoing", "Ongoing"),
+    ("met", "Met"),
+    ("failed", "Failed"),
+]
+# "[TCK-00042]" in a subject: how replies stripped of their headers find their ticket.
+SUBJECT_NUMBER = re.compile(r"\[([^\[\]\s]{3,30})\]")
+
+
+class CrmTicket(models.Model):
+    _name = "crm.ticket"
+    _description = "Support Ticket"
+    _inherit = [
+        "portal.mixin",
+        "mail.thread.cc",
+        "mail.activity.mixin",
+        "rating.mixin",
+    ]
+    _order = "priority desc, id desc"
+    _primary_email = "partner_email"
+    _mail_post_access = "read"
+    _check_company_auto = True
+
+    number = fields.Char(readonly=True, copy=False, index=True, default="/")
+    name = fields.Char(string="Subject", required=True, tracking=True)
+    description = fields.Html()
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    team_id = fields.Many2one(
+        "crm.support.team",
+        string="Team",
+        tracking=True,
+        index=True,
+        check_company=True,
+        group_expand="_read_group_expand_full",
+    )
+    stage_id = fields.Many2one(
+        "crm.ticket.stage",
+        string="Stage",
+        tracking=True,
+        index=True,
+        copy=False,
+        compute="_compute_stage_id",
+        store=True,
+        readonly=False,
+        group_expand="_read_group_stage_ids",
+        domain="['|', ('team_ids', '=', False), ('team_ids', 'in', team_id)]",
+    )
+    is_closed = fields.Boolean(related="stage_id.is_closed", store=True, index=True)
+    priority = fields.Selection(PRIORITIES, default="1", tracking=True, index=True)
+    category_id = fields.Many2one("crm.ticket.category", tracking=True)
+    tag_ids = fields.Many2many("crm.ticket.tag", string="Tags")
+    skill_ids = fields.Many2many(
+        "crm.support.skill",
+        string="Skills Needed",
+        compute="_compute_skill_ids",
+        store=True,
+        readonly=False,
+    )
+    partner_id = fields.Many2one("res.partner", string="Customer", tracking=True)
+    commercial_partner_id = fields.Many2one(
+        related="partner_id.commercial_partner_id", store=True, index=True
+    )
+    partner_email = fields.Char(
+        string="Email",
+        compute="_compute_partner_email",
+        store=True,
+        readonly=False,
+    )
+    partner_name = fields.Char(
+        string="Customer Name", compute="_compute_partner_email", store=True
+    )
+    channel = fields.Selection(CHANNELS, required=True, default="api")
+    user_id = fields.Many2one(
+        "res.users",
+        string="Assigned To",
+        tracking=True,
+        index=True,
+        domain=[("share", "=", False)],
+    )
+    routing_reason = fields.Text(readonly=True, copy=False)
+    color = fields.Integer()
+    date_open = fields.Datetime(
+        string="Opened On",
+        default=fields.Datetime.now,
+        readonly=True,
+        copy=False,
+        help="When the SLA clock started.",
+    )
+    date_first_response = fields.Datetime(readonly=True, copy=False)
+    date_closed = fields.Datetime(string="Resolved On", readonly=True, copy=False)
+    # SLA: deadlines in the team's working time, paused while waiting on the customer.
+    sla_policy_id = fields.Many2one("crm.sla.policy", readonly=True, copy=False)
+    sla_response_deadline = fields.Datetime(readonly=True, copy=False)
+    sla_resolution_deadline = fields.Datetime(readonly=True, copy=False)
+    sla_response_status = fields.Selection(
+        SLA_STATUSES, default="none", readonly=True, copy=False
+    )
+    sla_resolution_status = fields.Selection(
+        SLA_STATUSES, default="none", readonly=True, copy=False
+    )
+    sla_status = fields.Selection(
+        SLA_STATUSES,
+        string="SLA",
+        compute="_compute_sla_status",
+        store=True,
+        index=True,
+    )
+    sla_deadline = fields.Datetime(
+        string="SLA Deadline",
+        compute="_compute_sla_deadline",
+        store=True,
+        index="btree_not_null",
+        help="The next deadline still to meet.",
+    )
+    sla_paused_since = fields.Datetime(readonly=True, copy=False)
+    sla_paused_hours = fields.Float(readonly=True, copy=False)
+    # Each deadline warns once and escalates once.
+    sla_warned_deadline = fields.Datetime(readonly=True, copy=False)
+    sla_escalated_deadline = fields.Datetime(readonly=True, copy=False)
+    response_hours = fields.Float(
+        string="Hours to First Response", readonly=True, copy=False, aggregator="avg"
+    )
+    resolution_hours = fields.Float(
+        string="Hours to Resolution", readonly=True, copy=False, aggregator="avg"
+    )
+    article_ids = fields.Many2many(
+        "crm.ticket.article",
+        "crm_ticket_article_rel",
+        "ticket_id",
+        "article_id",
+        string="Articles",
+    )
+    suggested_article_ids = fields.Many2many(
+        "crm.ticket.article",
+        string="Suggested Articles",
+        compute="_compute_suggested_article_ids",
+    )
+    invoice_ids = fields.Many2many(
+        "account.move", string="Invoices", readonly=True, copy=False
+    )
+    invoice_count = fields.Integer(compute="_compute_invoice_count")
+
+    # ------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------
+
+    @api.depends("number", "name")
+    def _compute_display_name(self):
+        # The number in every notification subject lets a reply find its ticket.
+        for ticket in self:
+            ticket.display_name = (
+                f"[{ticket.number}] {ticket.name}"
+                if ticket.number and ticket.number != "/"
+                else ticket.name
+            )
+
+    @api.depends("team_id")
+    def _compute_stage_id(self):
+        stages = self.env["crm.ticket.stage"].search([])
+        for ticket in self:
+            if ticket.stage_id and (
+                not ticket.stage_id.team_ids
+                or ticket.team_id in ticket.stage_id.team_ids
+            ):
+                continue
+            ticket.stage_id = stages.filtered(
+                lambda s, t=ticket: not s.team_ids or t.team_id in s.team_ids
+            )[:1]
+
+    @api.depends("category_id")
+    def _compute_skill_ids(self):
+        for ticket in self:
+            if ticket.category_id:
+                ticket.skill_ids = ticket.category_id.skill_ids
+
+    @api.depends("partner_id")
+    def _compute_partner_email(self):
+        for ticket in self:
+            if ticket.partner_id:
+                ticket.partner_email = ticket.partner_id.email
+                ticket.partner_name = ticket.partner_id.name
+            else:
+                ticket.partner_name = ticket.partner_name or False
+
+    @api.depends("sla_response_status", "sla_resolution_status")
+    def _compute_sla_status(self):
+        for ticket in self:
+            statuses = {ticket.sla_response_status, ticket.sla_resolution_status}
+            statuses.discard("none")
+            if "failed" in statuses:
+                ticket.sla_status = "failed"
+            elif "ongoing" in statuses:
+                ticket.sla_status = "ongoing"
+            elif statuses:
+                ticket.sla_status = "met"
+            else:
+                ticket.sla_status = "none"
+
+    @api.depends(
+        "sla_response_status",
+        "sla_resolution_status",
+        "sla_response_deadline",
+        "sla_resolution_deadline",
+    )
+    def _compute_sla_deadline(self):
+        for ticket in self:
+            if ticket.sla_response_status == "ongoing":
+                ticket.sla_deadline = ticket.sla_response_deadline
+            elif ticket.sla_resolution_status == "ongoing":
+                ticket.sla_deadline = ticket.sla_resolution_deadline
+            else:
+                ticket.sla_deadline = False
+
+    def _compute_access_url(self):
+        for ticket in self:
+            ticket.access_url = f"/my/tickets/{ticket.id}"
+
+    def _compute_invoice_count(self):
+        for ticket in self:
+            ticket.invoice_count = len(ticket.invoice_ids)
+
+    def _compute_suggested_article_ids(self):
+        suggestions = self.env["crm.ticket.article"]._suggest(
+            {
+                ticket.id: f"{ticket.name or ''} {ticket.description or ''}"
+                for ticket in self
+                if ticket.id
+            }
+        )
+        for ticket in self:
+            ticket.suggested_article_ids = suggestions.get(ticket.id, [])
+
+    @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        team_id = self.env.context.get("default_team_id")
+        search = [("team_ids", "=", False)]
+        if team_id:
+            search = ["|", ("team_ids", "=", False), ("team_ids", "in", [team_id])]
+        return stages.search(search)
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("number", "/") == "/":
+                vals["number"] = self.env["ir.sequence"].next_by_code("crm.ticket")
+            context = self.env.context
+            email = vals.get("partner_email") or context.get("default_partner_email")
+            if email and not (
+                vals.get("partner_id") or context.get("default_partner_id")
+            ):
+                # Web form, email and API tickets get their customer by email.
+                vals["partner_id"] = (
+                    self.env["res.partner"].sudo().find_or_create(email).id
+                )
+        tickets = super().create(vals_list)
+        tickets._route_to_team()
+        tickets._assign_agents()
+        tickets.sudo()._sla_apply()
+        for ticket in tickets.filtered("partner_id"):
+            ticket.message_subscribe(partner_ids=ticket.partner_id.ids)
+        tickets._send_stage_emails()
+        return tickets
+
+    def write(self, vals):
+        now = fields.Datetime.now()
+        stage_change = "stage_id" in vals
+        before_waiting = self.filtered("stage_id.is_waiting") if stage_change else None
+        res = super().write(vals)
+        if stage_change:
+            self._on_stage_change(before_waiting, now)
+        if {"team_id", "priority", "category_id", "partner_id"} & set(vals):
+            self.filtered(lambda t: not t.is_closed).sudo()._sla_apply()
+        if "team_id" in vals and "user_id" not in vals:
+            self.filtered(lambda t: not t.user_id)._assign_agents()
+        return res
+
+    def _on_stage_change(self, before_waiting, now):
+        sudo = self.sudo()
+        for ticket in sudo:
+            team = ticket.team_id
+            if ticket.stage_id.is_waiting and not ticket.sla_paused_since:
+                ticket.sla_paused_since = now
+            elif not ticket.stage_id.is_waiting and ticket.sla_paused_since:
+                paused = team._worked_hours(ticket.sla_paused_since, now) if team else 0
+                ticket.write(
+                    {
+                        "sla_paused_hours": ticket.sla_paused_hours + paused,
+                        "sla_paused_since": False,
+                    }
+                )
+        sudo.filtered(lambda t: not t.is_closed)._sla_apply()
+        closed = sudo.filtered(lambda t: t.is_closed and not t.date_closed)
+        for ticket in closed:
+            values = {"date_closed": now}
+            if ticket.team_id:
+                values["resolution_hours"] = (
+                    ticket.team_id._worked_hours(ticket.date_open, now)
+                    - ticket.sla_paused_hours
+                )
+            if ticket.sla_resolution_status == "ongoing":
+                values["sla_resolution_status"] = (
+                    "met" if now <= ticket.sla_resolution_deadline else "failed"
+                )
+            ticket.write(values)
+        (sudo - closed).filtered(lambda t: not t.is_closed and t.date_closed).write(
+            {"date_closed": False}
+        )
+        self._send_stage_emails()
+        self._send_rating_requests()
+
+    def _send_stage_emails(self):
+        for ticket in self.filtered(lambda t: t.stage_id.template_id and t.partner_id):
+            ticket.message_post_with_source(
+                ticket.stage_id.template_id,
+                subtype_xmlid="mail.mt_comment",
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+
+    def _send_rating_requests(self):
+        for ticket in self.filtered(
+            lambda t: (
+                t.stage_id.rating_template_id and t.partner_id and t.team_id.use_rating
+            )
+        ):
+            ticket.rating_send_request(
+                ticket.stage_id.rating_template_id, force_send=False
+            )
+
+    # ------------------------------------------------------------
+    # Mail gateway
+    # ------------------------------------------------------------
+
+    @api.model
+    def _find_by_subject(self, subject, email_from):
+        """The open or closed ticket whose number a subject quotes, if the sender
+        is its customer or a follower; None otherwise."""
+        numbers = SUBJECT_NUMBER.findall(subject or "")
+        if not numbers:
+            return None
+        ticket = self.sudo().search([("number", "in", numbers)], limit=1)
+        if not ticket:
+            return None
+        sender = (email_from or "").lower()
+        known = {
+            email.lower()
+            for email in [
+                ticket.partner_email,
+                *ticket.message_partner_ids.mapped("email"),
+            ]
+            if email
+        }
+        if not any(email in sender for email in known):
+            return None
+        return ticket
+
+    @api.model
+    def message_new(self, msg_dict, custom_values=None):
+        # A reply whose client dropped In-Reply-To/References still threads.
+        existing = self._find_by_subject(
+            msg_dict.get("subject"), msg_dict.get("email_from")
+        )
+        if existing:
+            return existing.with_env(self.env)
+        values = {
+            "name": msg_dict.get("subject") or self.env._("(no subject)"),
+            "partner_email": msg_dict.get("email_from"),
+            "channel": "email",
+            **(custom_values or {}),
+        }
+        if msg_dict.get("author_id"):
+            values["partner_id"] = msg_dict["author_id"]
+        return super().message_new(msg_dict, custom_values=values)
+
+    def _message_post_after_hook(self, message, msg_vals):
+        # The first answer an agent sends the customer is the first response.
+        if (
+            message.message_type == "comment"
+            and message.subtype_id == self.env.ref("mail.mt_comment")
+            and message.author_id.user_ids.filtered(lambda u: not u.share)
+        ):
+            self.filtered(
+                lambda t: not t.date_first_response
+            ).sudo()._set_first_response(message.date or fields.Datetime.now())
+        return super()._message_post_after_hook(message, msg_vals)
+
+    def _set_first_response(self, when):
+        for ticket in self:
+            values = {"date_first_response": when}
+            if ticket.team_id:
+                values["response_hours"] = ticket.team_id._worked_hours(
+                    ticket.date_open, when
+                )
+            if ticket.sla_response_status == "ongoing":
+                values["sla_response_status"] = (
+                    "met" if when <= ticket.sla_response_deadline else "failed"
+                )
+            ticket.write(values)
+
+    def _rating_get_parent_field_name(self):
+        return "team_id"
+
+    def _notify_get_reply_to(self, default=None):
+        # Replies go to the team's alias, so that even replies stripped of their
+        # headers come back through the gateway (and find the ticket by number).
+        reply_to = super()._notify_get_reply_to(default=default)
+        for ticket in self.sudo().filtered(lambda t: t.team_id.alias_email):
+            reply_to[ticket.id] = self._notify_get_reply_to_formatted_email(
+                ticket.team_id.alias_email,
+                ticket.team_id.name,
+                company=ticket.company_id,
+            )
+        return reply_to
+
+    # ------------------------------------------------------------
+    # Routing
+    # ------------------------------------------------------------
+
+    def _route_to_team(self):
+        """Teams for tickets created without one, by the first matching rule."""
+        todo = self.filtered(lambda t: not t.team_id)
+        if not todo:
+            return
+        rules = (
+            self.env["crm.ticket.routing.rule"]
+            .sudo()
+            .search([("company_id", "in", todo.company_id.ids)])
+        )
+        default_teams = {}
+        for ticket in todo.sudo():
+            rule = next(
+                (
+                    r
+                    for r in rules
+                    if r.company_id == ticket.company_id and r._matches(ticket)
+                ),
+                None,
+            )
+            if rule:
+                ticket.write(
+                    {
+                        "team_id": rule.team_id.id,
+                        "routing_reason": self.env._(
+                            "Team %(team)s by %(reason)s.",
+                            team=rule.team_id.name,
+                            reason=rule._reason(),
+                        ),
+                    }
+                )
+                continue
+            company = ticket.company_id
+            if company not in default_teams:
+                default_teams[company] = (
+                    self.env["crm.support.team"]
+                    .sudo()
+                    .search([("company_id", "=", company.id)], limit=1)
+                )
+            if default_teams[company]:
+                ticket.write(
+                    {
+                        "team_id": default_teams[company].id,
+                        "routing_reason": self.env._(
+                            "Team %(team)s: no routing rule matched, first team.",
+                            team=default_teams[company].name,
+                        ),
+                    }
+                )
+
+    def _assign_agents(self):
+        """Agents for unassigned tickets of auto-assigning teams.
+
+        Skills first (the most of the needed skills, then the highest levels),
+        then the lightest load (open tickets weighted by priority), then in turn
+        after the team's last assignee. Archived agents and agents on time off
+        now are skipped. One pass per team; loads are counted once.
+        """
+        todo = self.filtered(lambda t: not t.user_id and t.team_id.auto_assign)
+        if not todo:
+            return
+        by_team = defaultdict(lambda: self.env["crm.ticket"])
+        for ticket in todo:
+            by_team[ticket.team_id] |= ticket
+        members = self.env["res.users"].union(*(team.member_ids for team in by_team))
+        available = members.filtered("active") - self._agents_on_leave(members)
+        skills = defaultdict(dict)
+        for line in (
+            self.env["crm.support.user.skill"]
+            .sudo()
+            .search([("user_id", "in", available.ids)])
+        ):
+            skills[line.user_id][line.skill_id] = int(line.level)
+        load = defaultdict(int)
+        for user, priority, count in (
+            self.env["crm.ticket"]
+            .sudo()
+            ._read_group(
+                [("user_id", "in", available.ids), ("is_closed", "=", False)],
+                ["user_id", "priority"],
+                ["__count"],
+            )
+        ):
+            load[user] += count * (1 + int(priority or 0))
+        decisions = defaultdict(lambda: self.env["crm.ticket"])
+        reasons = {}
+        for team, tickets in by_team.items():
+            agents = (team.member_ids & available).sorted("id")
+            if not agents:
+                continue
+            last = team.last_user_id
+            for ticket in tickets.sorted(lambda t: t.priority, reverse=True):
+                order = _turn_order(agents, last)
+
+                def rank(user, ticket=ticket, order=order):
+                    had = skills[user]
+                    matched = [s for s in ticket.skill_ids if s in had]
+                    return (
+                        -len(matched),
+                        -sum(had[s] for s in matched),
+                        load[user],
+                        order[user],
+                    )
+
+                agent = min(agents, key=rank)
+                tied = agents.filtered(lambda u, a=agent: rank(u)[:3] == rank(a)[:3])
+                matched = ticket.skill_ids.filtered(lambda s, a=agent: s in skills[a])
+                reasons[ticket.id] = "\n".join(
+                    filter(
+                        None,
+                        [
+                            ticket.routing_reason,
+                            self.env._(
+                                "%(agent)s: %(skills)s; open ticket load "
+                                "%(load)s%(turn)s.",
+                                agent=agent.name,
+                                skills=(
+                                    self.env._(
+                                        "skills %(names)s",
+                                        names=", ".join(matched.mapped("name")),
+                                    )
+                                    if matched
+                                    else self.env._("no specific skill asked or held")
+                                ),
+                                load=load[agent],
+                                turn=self.env._(", next in turn")
+                                if len(tied) > 1
+                                else "",
+                            ),
+                        ],
+                    )
+                )
+                decisions[agent] |= ticket
+                load[agent] += 1 + int(ticket.priority or 0)
+                last = agent
+            team.sudo().last_user_id = last
+        # One write per agent (tracking, followers), one statement for the reasons.
+        for agent, tickets in decisions.items():
+            tickets.sudo().write({"user_id": agent.id})
+        if reasons:
+            self.flush_model(["routing_reason"])
+            self.env.execute_query(
+                SQL(
+                    "UPDATE crm_ticket SET routing_reason = v.reason "
+                    "FROM (VALUES %s) AS v(id, reason) WHERE crm_ticket.id = v.id",
+                    SQL(", ").join(SQL("(%s, %s)", i, r) for i, r in reasons.items()),
+                )
+            )
+            self.browse(reasons).invalidate_recordset(["routing_reason"])
+
+    @api.model
+    def _agents_on_leave(self, users):
+        now = fields.Datetime.now()
+        leaves = (
+            self.env["resource.calendar.leaves"]
+            .sudo()
+            .search(
+                [
+                    ("resource_id.user_id", "in", users.ids),
+                    ("date_from", "<=", now),
+                    ("date_to", ">=", now),
+                ]
+            )
+        )
+        return leaves.resource_id.user_id
+
+    # ------------------------------------------------------------
+    # SLA
+    # ------------------------------------------------------------
+
+    def _sla_apply(self):
+        """Pick each ticket's policy and set its deadlines, batched per team."""
+        tickets = self.filtered(lambda t: t.team_id and not t.is_closed)
+        if not tickets:
+            return
+        plans = self.env["res.partner"]._support_plans(tickets.commercial_partner_id)
+        policies = self.env["crm.sla.policy"].search(
+            [("company_id", "in", tickets.company_id.ids)]
+        )
+        requests = defaultdict(list)
+        for ticket in tickets:
+            policy = next(
+                (
+                    p
+                    for p in policies
+                    if p.company_id == ticket.company_id
+                    and p._matches(
+                        ticket,
+                        plans.get(ticket.commercial_partner_id.id)
+                        or self.env["product.product"],
+                    )
+                ),
+                self.env["crm.sla.policy"],
+            )
+            start = ticket.date_open or fields.Datetime.now()
+            requests[ticket.team_id].append((ticket, policy, start))
+        for team, items in requests.items():
+            # Paused working hours push both deadlines back.
+            asked = []
+            for ticket, policy, start in items:
+                asked.append((start, policy.response_hours + ticket.sla_paused_hours))
+                asked.append((start, policy.resolution_hours + ticket.sla_paused_hours))
+            planned = team._plan(asked)
+            for index, (ticket, policy, _start) in enumerate(items):
+                response, resolution = planned[2 * index : 2 * index + 2]
+                values = {"sla_policy_id": policy.id}
+                # A failed target stays failed when the deadline moves.
+                if policy.response_hours and not ticket.date_first_response:
+                    values["sla_response_deadline"] = response
+                    values["sla_response_status"] = (
+                        "failed"
+                        if ticket.sla_response_status == "failed"
+                        else "ongoing"
+                    )
+                elif not policy.response_hours:
+                    values["sla_response_deadline"] = False
+                    values["sla_response_status"] = "none"
+                if policy.resolution_hours:
+                    values["sla_resolution_deadline"] = resolution
+                    values["sla_resolution_status"] = (
+                        "failed"
+                        if ticket.sla_resolution_status == "failed"
+                        else "ongoing"
+                    )
+                else:
+                    values["sla_resolution_deadline"] = False
+                    values["sla_resolution_status"] = "none"
+                ticket.write(values)
+
+    @api.model
+    def _cron_check_sla(self):
+        """Warn before a deadline and escalate on breach, each once per deadline."""
+        now = fields.Datetime.now()
+        horizon = max(self.env["crm.sla.policy"].search([]).mapped("warn_hours") or [0])
+        candidates = self.search(
+            [
+                ("is_closed", "=", False),
+                ("sla_paused_since", "=", False),
+                ("sla_deadline", "!=", False),
+                ("sla_deadline", "<=", now + _hours(horizon)),
+            ]
+        )
+        tickets = self._lock(candidates.ids)
+        breached = tickets.filtered(
+            lambda t: (
+                t.sla_deadline < now and t.sla_escalated_deadline != t.sla_deadline
+            )
+        )
+        warned = (tickets - breached).filtered(
+            lambda t: (
+                t.sla_warned_deadline != t.sla_deadline
+                and t.sla_deadline - _hours(t.sla_policy_id.warn_hours) <= now
+            )
+        )
+        warned._sla_warn()
+        breached._sla_escalate()
+
+    @api.model
+    def _lock(self, ids):
+        """Rows no other worker is handling: a cron and a user never both fire."""
+        if not ids:
+            return self.browse()
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM crm_ticket WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                tuple(ids),
+            )
+        )
+        return self.browse([row[0] for row in rows])
+
+    def _sla_warn(self):
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        for ticket in self:
+            ticket.activity_schedule(
+                activity_type_id=todo.id,
+                date_deadline=fields.Date.context_today(self, ticket.sla_deadline),
+                user_id=(
+                    ticket.user_id or ticket.team_id.leader_id or self.env.user
+                ).id,
+                summary=self.env._(
+                    "SLA deadline %(when)s",
+                    when=fields.Datetime.to_string(ticket.sla_deadline),
+                ),
+            )
+            ticket.sla_warned_deadline = ticket.sla_deadline
+
+    def _sla_escalate(self):
+        for ticket in self:
+            deadline = ticket.sla_deadline
+            values = {"sla_escalated_deadline": deadline}
+            if ticket.sla_response_status == "ongoing":
+                values["sla_response_status"] = "failed"
+                which = self.env._("first response")
+            else:
+                values["sla_resolution_status"] = "failed"
+                which = self.env._("resolution")
+            policy = ticket.sla_policy_id
+            if policy.escalate_raise_priority and ticket.priority < "3":
+                values["priority"] = str(int(ticket.priority) + 1)
+            leader = ticket.team_id.leader_id
+            if policy.escalate_reassign and leader:
+                values["user_id"] = leader.id
+            ticket.write(values)
+            ticket.message_post(
+                body=self.env._(
+                    "SLA breached: the %(which)s was due %(when)s (UTC).",
+                    which=which,
+                    when=fields.Datetime.to_string(deadline),
+                ),
+                partner_ids=leader.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # ------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------
+
+    def action_assign_to_me(self):
+        self.write({"user_id": self.env.uid})
+
+    def action_create_invoice(self):
+        self.ensure_one()
+        if not self.partner_id:
+            raise UserError(
+                self.env._("Set the customer of the ticket before invoicing it.")
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Invoice Support"),
+            "res_model": "crm.ticket.invoice.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_ticket_id": self.id},
+        }
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.invoice_ids.ids)]
+        action["context"] = {"default_move_type": "out_invoice"}
+        return action
+
+
+def _hours(hours):
+    return timedelta(hours=hours)
+
+
+def _turn_order(agents, last):
+    """Position of each agent in the round-robin, starting after ``last``."""
+    ids = agents.ids
+    start = ids.index(last.id) + 1 if last.id in ids else 0
+    rotated = ids[start:] + ids[:start]
+    return {agent: rotated.index(agent.id) for agent in agents}

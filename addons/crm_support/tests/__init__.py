@@ -1,0 +1,6 @@
+from . import test_ticket_mail
+from . import test_routing
+from . import test_sla
+from . import test_knowledge_rating
+from . import test_customer_view
+from . import test_portal

@@ -1,0 +1,95 @@
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import CrmSupportCommon
+
+
+@tagged("post_install", "-at_install")
+class TestTicketRouting(CrmSupportCommon):
+    def test_rules_pick_the_team(self):
+        billing_team = self.env["crm.support.team"].create(
+            {
+                "name": "Billing desk",
+                "member_ids": [Command.set(self.agent_3.ids)],
+                "resource_calendar_id": self.calendar.id,
+            }
+        )
+        vip = self.env["crm.ticket.tag"].create({"name": "VIP (test)"})
+        Rule = self.env["crm.ticket.routing.rule"]
+        cases = [
+            (
+                {"category_ids": [Command.set(self.invoicing.ids)]},
+                {"category_id": self.invoicing.id},
+            ),
+            ({"tag_ids": [Command.set(vip.ids)]}, {"tag_ids": [Command.set(vip.ids)]}),
+            (
+                {"partner_ids": [Command.set(self.other_customer.ids)]},
+                {"partner_id": self.other_customer.id},
+            ),
+            ({"channels": "web, portal"}, {"channel": "portal"}),
+        ]
+        for rule_vals, ticket_vals in cases:
+            with self.subTest(rule=rule_vals):
+                rule = Rule.create(
+                    {"name": "To billing", "team_id": billing_team.id, **rule_vals}
+                )
+                routed = self.Ticket.create({"name": "Routed", **ticket_vals})
+                other = self.Ticket.create({"name": "Not routed", "channel": "email"})
+                self.assertEqual(routed.team_id, billing_team)
+                self.assertIn("To billing", routed.routing_reason)
+                self.assertEqual(other.team_id, self.team)
+                rule.active = False
+
+    def test_skills_then_load_then_turn(self):
+        # Printers: agent 2 is the expert, agent 1 a beginner.
+        first = self._ticket(category_id=self.hardware.id)
+        self.assertEqual(first.user_id, self.agent_2)
+        self.assertIn("skills Printers (test)", first.routing_reason)
+        # Billing: only agent 3 has it.
+        self.assertEqual(
+            self._ticket(category_id=self.invoicing.id).user_id, self.agent_3
+        )
+        # No skill asked: the lightest load wins (agent 1 has nothing yet).
+        self.assertEqual(self._ticket().user_id, self.agent_1)
+        # Loads now equal (one normal ticket each): in turn after the last one.
+        turns = [self._ticket().user_id for _i in range(3)]
+        self.assertEqual(
+            self.env["res.users"].union(*turns),
+            self.agent_1 | self.agent_2 | self.agent_3,
+        )
+
+    def test_workload_weighs_priority(self):
+        # Open tickets weigh 1 + priority: agent 1 and 2 carry 4, agent 3 carries 1.
+        self._ticket(user_id=self.agent_1.id, priority="3")
+        self._ticket(user_id=self.agent_2.id)
+        self._ticket(user_id=self.agent_2.id)
+        self._ticket(user_id=self.agent_3.id, priority="0")
+        self.assertEqual(self._ticket().user_id, self.agent_3)
+
+    def test_agents_on_leave_or_archived_are_skipped(self):
+        now = fields.Datetime.now()
+        resource = (
+            self.env["resource.resource"]
+            .sudo()
+            .create(
+                {
+                    "name": "agent 2",
+                    "user_id": self.agent_2.id,
+                    "calendar_id": self.calendar.id,
+                }
+            )
+        )
+        self.env["resource.calendar.leaves"].sudo().create(
+            {
+                "name": "Time off",
+                "resource_id": resource.id,
+                "date_from": now.replace(hour=0, minute=0),
+                "date_to": now.replace(hour=23, minute=59),
+            }
+        )
+        self.assertEqual(
+            self._ticket(category_id=self.hardware.id).user_id, self.agent_1
+        )
+        self.agent_1.active = False
+        ticket = self._ticket(category_id=self.hardware.id)
+        self.assertNotIn(ticket.user_id, self.agent_1 | self.agent_2)
