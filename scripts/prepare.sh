@@ -137,6 +137,19 @@ db_exists() {
         "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1
 }
 
+# Our addons by state in database $1: "installed" lists the installed ones,
+# anything else the others (comma-separated, for -i / -u).
+addons_in_state() {
+    local db="$1" want="$2" name state names=()
+    for name in $(our_addons | tr ',' ' '); do
+        state=$(PGPASSWORD=odoo psql -h 127.0.0.1 -U odoo -d "$db" -tAc \
+            "SELECT state FROM ir_module_module WHERE name = '$name'" 2>/dev/null || true)
+        if [ "$want" = installed ] && [ "$state" = installed ]; then names+=("$name"); fi
+        if [ "$want" != installed ] && [ "$state" != installed ]; then names+=("$name"); fi
+    done
+    (IFS=,; echo "${names[*]}")
+}
+
 prepare_all() {
     prepare_system_packages
     prepare_postgresql

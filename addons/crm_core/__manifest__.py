@@ -6,7 +6,7 @@
     "website": "https://github.com/crm-suite/crm-suite",
     "author": "CRM Suite",
     "license": "LGPL-3",
-    "depends": ["crm", "account"],
+    "depends": ["crm", "account", "privacy_lookup"],
     "data": [
         "security/crm_core_security.xml",
         "security/ir.model.access.csv",

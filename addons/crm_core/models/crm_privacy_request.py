@@ -194,7 +194,18 @@ class CrmPrivacyRequest(models.Model):
         self._check_open()
         if self.request_type != "erasure":
             raise UserError(self.env._("Only an erasure request erases a person."))
-        report = self.env["crm.privacy.engine"]._erase(self.partner_id)
+        person = self.partner_id
+        name, email = person.name, person.email_normalized
+        report = self.env["crm.privacy.engine"]._erase(person)
+        # Odoo's privacy log keeps the masked identity (Settings > Technical).
+        self.env["privacy.log"].sudo().create(
+            {
+                "anonymized_name": name,
+                "anonymized_email": email or "unknown@erased.invalid",
+                "records_description": self.name,
+                "execution_details": "\n".join(report),
+            }
+        )
         self.message_post(
             body=self.env._("Erasure carried out by %(user)s.", user=self.env.user.name)
         )

@@ -204,6 +204,11 @@ class TestPrivacyRequests(CrmCoreCommon):
 
         request = self._request("erasure")
         request.action_erase()
+        log = self.env["privacy.log"].search(
+            [("records_description", "=", request.name)]
+        )
+        self.assertEqual(log.anonymized_name, "Z" + "*" * 6 + " Q" + "*" * 17)
+        self.assertIn("Journal Entry kept", log.execution_details)
 
         # Only fiscal tables may still hold them; Odoo itself renames the
         # customer on the kept invoice, whose issued document stays.

@@ -109,7 +109,9 @@ class CrmTicket(models.Model):
     date_first_response = fields.Datetime(readonly=True, copy=False)
     date_closed = fields.Datetime(string="Resolved On", readonly=True, copy=False)
     # SLA: deadlines in the team's working time, paused while waiting on the customer.
-    sla_policy_id = fields.Many2one("crm.sla.policy", readonly=True, copy=False)
+    sla_policy_id = fields.Many2one(
+        "crm.sla.policy", string="SLA Policy", readonly=True, copy=False
+    )
     sla_response_deadline = fields.Datetime(readonly=True, copy=False)
     sla_resolution_deadline = fields.Datetime(readonly=True, copy=False)
     sla_response_status = fields.Selection(
@@ -405,7 +407,36 @@ class CrmTicket(models.Model):
             self.filtered(
                 lambda t: not t.date_first_response
             ).sudo()._set_first_response(message.date or fields.Datetime.now())
+        elif message.message_type in ("email", "comment") and message.author_id:
+            # The customer answered: a ticket waiting on them is back in the queue.
+            waiting = self.filtered(
+                lambda t: (
+                    t.stage_id.is_waiting
+                    and message.author_id.commercial_partner_id
+                    == t.commercial_partner_id
+                )
+            )
+            for ticket in waiting:
+                back = ticket._stage_before_waiting()
+                if back:
+                    ticket.sudo().stage_id = back
         return super()._message_post_after_hook(message, msg_vals)
+
+    def _stage_before_waiting(self):
+        """The open stage just before the waiting one (e.g. In Progress)."""
+        self.ensure_one()
+        return self.env["crm.ticket.stage"].search(
+            [
+                ("is_waiting", "=", False),
+                ("is_closed", "=", False),
+                ("sequence", "<=", self.stage_id.sequence),
+                "|",
+                ("team_ids", "=", False),
+                ("team_ids", "in", self.team_id.ids),
+            ],
+            order="sequence desc, id desc",
+            limit=1,
+        )
 
     def _set_first_response(self, when):
         for ticket in self:
@@ -711,19 +742,32 @@ class CrmTicket(models.Model):
         return self.browse([row[0] for row in rows])
 
     def _sla_warn(self):
+        """One activity per ticket for its assignee (emailed), created in one go."""
+        if not self:
+            return
         todo = self.env.ref("mail.mail_activity_data_todo")
+        model_id = self.env["ir.model"]._get_id("crm.ticket")
+        self.env["mail.activity"].create(
+            [
+                {
+                    "res_model_id": model_id,
+                    "res_id": ticket.id,
+                    "activity_type_id": todo.id,
+                    "date_deadline": fields.Date.context_today(
+                        self, ticket.sla_deadline
+                    ),
+                    "user_id": (
+                        ticket.user_id or ticket.team_id.leader_id or self.env.user
+                    ).id,
+                    "summary": self.env._(
+                        "SLA deadline %(when)s (UTC)",
+                        when=fields.Datetime.to_string(ticket.sla_deadline),
+                    ),
+                }
+                for ticket in self
+            ]
+        )
         for ticket in self:
-            ticket.activity_schedule(
-                activity_type_id=todo.id,
-                date_deadline=fields.Date.context_today(self, ticket.sla_deadline),
-                user_id=(
-                    ticket.user_id or ticket.team_id.leader_id or self.env.user
-                ).id,
-                summary=self.env._(
-                    "SLA deadline %(when)s",
-                    when=fields.Datetime.to_string(ticket.sla_deadline),
-                ),
-            )
             ticket.sla_warned_deadline = ticket.sla_deadline
 
     def _sla_escalate(self):

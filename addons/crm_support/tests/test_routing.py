@@ -27,6 +27,10 @@ class TestTicketRouting(CrmSupportCommon):
                 {"partner_id": self.other_customer.id},
             ),
             ({"channels": "web, portal"}, {"channel": "portal"}),
+            (
+                {"lang_ids": [Command.set(self.env.ref("base.lang_en").ids)]},
+                {"partner_id": self.contact_2.id},
+            ),
         ]
         for rule_vals, ticket_vals in cases:
             with self.subTest(rule=rule_vals):

@@ -55,6 +55,23 @@ class TestSla(CrmSupportCommon):
         self.assertFalse(ticket.sla_paused_since)
         self.assertEqual(ticket.sla_response_deadline, utc(2026, 11, 24, 14, 0))
 
+    def test_a_customer_answer_resumes_a_waiting_ticket(self):
+        with freeze_time(MONDAY_9AM):
+            ticket = self._ticket()
+        with freeze_time(utc(2026, 11, 23, 10, 0)):
+            ticket.stage_id = self.stage_waiting
+        with freeze_time(utc(2026, 11, 23, 15, 0)):
+            ticket.message_post(
+                body="Here is the photo you asked for",
+                author_id=self.contact_1.id,
+                message_type="email",
+            )
+        self.assertEqual(ticket.stage_id, self.stage_progress)
+        self.assertFalse(ticket.sla_paused_since)
+        # Paused Monday 10-12 and 13-15: the 14:00 deadline moves by 4 working hours.
+        self.assertEqual(ticket.sla_paused_hours, 4)
+        self.assertEqual(ticket.sla_response_deadline, utc(2026, 11, 24, 9, 0))
+
     def test_first_response_and_resolution_are_measured(self):
         with freeze_time(MONDAY_9AM):
             ticket = self._ticket()
@@ -158,3 +175,63 @@ class TestSla(CrmSupportCommon):
         current._reverse_moves(cancel=True)
         self.assertEqual(current.payment_state, "reversed")
         self.assertEqual(self._ticket().sla_policy_id, self.standard_sla)
+
+    def test_policies_match_priority_category_and_customer(self):
+        Policy = self.env["crm.sla.policy"]
+        urgent = Policy.create(
+            {
+                "name": "Urgent",
+                "sequence": 2,
+                "priority": "3",
+                "response_hours": 1,
+                "resolution_hours": 2,
+            }
+        )
+        hardware = Policy.create(
+            {
+                "name": "Hardware",
+                "sequence": 3,
+                "category_ids": [Command.set(self.hardware.ids)],
+                "response_hours": 2,
+                "resolution_hours": 8,
+            }
+        )
+        globex = Policy.create(
+            {
+                "name": "Globex",
+                "sequence": 4,
+                "partner_ids": [Command.set(self.other_customer.ids)],
+                "response_hours": 3,
+                "resolution_hours": 9,
+            }
+        )
+        self.assertEqual(self._ticket(priority="3").sla_policy_id, urgent)
+        self.assertEqual(
+            self._ticket(category_id=self.hardware.id).sla_policy_id, hardware
+        )
+        self.assertEqual(
+            self._ticket(partner_id=self.other_customer.id).sla_policy_id, globex
+        )
+        ticket = self._ticket()
+        self.assertEqual(ticket.sla_policy_id, self.standard_sla)
+        # Raising the priority re-plans the ticket.
+        ticket.priority = "3"
+        self.assertEqual(ticket.sla_policy_id, urgent)
+
+    def test_sla_planning_queries_do_not_grow_with_the_batch(self):
+        queries = []
+        for size in (2, 5, 30):  # the first batch warms the caches
+            with freeze_time(MONDAY_9AM):
+                tickets = self.Ticket.with_context(tracking_disable=True).create(
+                    [{"name": f"T{i}", "team_id": self.team.id} for i in range(size)]
+                )
+                self.env.flush_all()
+                self.env.invalidate_all()
+                start = self.cr.sql_log_count
+                tickets._sla_apply()
+                self.env.flush_all()
+                queries.append(self.cr.sql_log_count - start)
+            self.assertEqual(
+                set(tickets.mapped("sla_response_deadline")), {utc(2026, 11, 23, 14, 0)}
+            )
+        self.assertEqual(queries[1], queries[2], queries)

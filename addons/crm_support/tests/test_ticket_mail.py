@@ -95,3 +95,31 @@ class TestTicketByEmail(CrmSupportCommon):
         self.assertEqual(
             self.Ticket.search_count([("partner_id", "=", self.contact_1.id)]), 1
         )
+
+    def test_customer_is_told_at_each_step(self):
+        ticket = self._ticket()
+
+        def emailed():
+            return ticket.message_ids.filtered(
+                lambda m: self.contact_1 in m.notification_ids.res_partner_id
+            )
+
+        self.assertEqual(len(emailed()), 1, "acknowledgement")
+        ticket.with_user(self.agent_1).message_post(
+            body="Try turning it off and on",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.assertEqual(len(emailed()), 2, "the agent's answer")
+        ticket.with_user(self.agent_1).message_post(
+            body="Internal: probably the fuser", subtype_xmlid="mail.mt_note"
+        )
+        self.assertEqual(len(emailed()), 2, "internal notes stay internal")
+        ticket.stage_id = self.stage_solved
+        solved = emailed().filtered(lambda m: "Solved" in (m.subject or ""))
+        self.assertEqual(len(solved), 1)
+        self.assertTrue(
+            self.env["rating.rating"].search(
+                [("res_model", "=", "crm.ticket"), ("res_id", "=", ticket.id)]
+            )
+        )
