@@ -18,7 +18,9 @@ class CrmSlaPolicy(models.Model):
     )
     active = fields.Boolean(default=True)
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
+        "res.company",
+        default=lambda self: self.env.company,
+        help="Empty for every company.",
     )
     team_ids = fields.Many2many(
         "crm.support.team", string="Teams", help="Empty for every team."

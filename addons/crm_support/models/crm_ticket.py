@@ -647,7 +647,7 @@ class CrmTicket(models.Model):
             return
         plans = self.env["res.partner"]._support_plans(tickets.commercial_partner_id)
         policies = self.env["crm.sla.policy"].search(
-            [("company_id", "in", tickets.company_id.ids)]
+            [("company_id", "in", [False, *tickets.company_id.ids])]
         )
         requests = defaultdict(list)
         for ticket in tickets:
@@ -655,7 +655,7 @@ class CrmTicket(models.Model):
                 (
                     p
                     for p in policies
-                    if p.company_id == ticket.company_id
+                    if p.company_id in (ticket.company_id, self.env["res.company"])
                     and p._matches(
                         ticket,
                         plans.get(ticket.commercial_partner_id.id)

@@ -176,6 +176,15 @@ class TestSla(CrmSupportCommon):
         self.assertEqual(current.payment_state, "reversed")
         self.assertEqual(self._ticket().sla_policy_id, self.standard_sla)
 
+    def test_the_shipped_policy_gives_every_ticket_a_deadline(self):
+        self.standard_sla.active = False
+        self.env.ref("crm_support.sla_policy_default").active = True
+        with freeze_time(MONDAY_9AM):
+            ticket = self._ticket()
+        # 8 working hours: Monday 9-12 and 13-17, Tuesday 8-9.
+        self.assertEqual(ticket.sla_response_deadline, utc(2026, 11, 24, 9, 0))
+        self.assertEqual(ticket.sla_policy_id.name, "Standard")
+
     def test_policies_match_priority_category_and_customer(self):
         Policy = self.env["crm.sla.policy"]
         urgent = Policy.create(
