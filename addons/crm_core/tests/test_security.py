@@ -112,3 +112,39 @@ class TestCrmCoreSecurity(CrmCoreCommon):
                     "partner_id": self.contact_1.id,
                 }
             )
+
+    def test_privacy_configuration_is_for_compliance_officers(self):
+        model = self.env["ir.model"]._get_id("crm.lead")
+        for user in (self.salesman_a, self.manager):
+            with self.subTest(user=user.login):
+                with self.assertRaises(AccessError):
+                    self.env["crm.audit.rule"].with_user(user).create(
+                        {"model_id": model}
+                    )
+                with self.assertRaises(AccessError):
+                    self.env["crm.retention.policy"].with_user(user).create(
+                        {"name": "Purge", "model_id": model, "action": "delete"}
+                    )
+        # Salespeople log a request; only a compliance officer answers it.
+        request = (
+            self.env["crm.privacy.request"]
+            .with_user(self.salesman_a)
+            .create({"partner_id": self.contact_1.id, "request_type": "access"})
+        )
+        with self.assertRaises(AccessError):
+            request.action_export()
+        request.with_user(self.compliance).action_export()
+        self.assertEqual(request.state, "done")
+        # Other companies' consents stay out of sight.
+        self.env["crm.consent"].create(
+            {
+                "partner_id": self.other_customer.id,
+                "purpose_id": self.env.ref("crm_core.consent_purpose_sms").id,
+                "company_id": self.other_company.id,
+            }
+        )
+        self.assertFalse(
+            self.env["crm.consent"]
+            .with_user(self.compliance)
+            .search([("partner_id", "=", self.other_customer.id)])
+        )

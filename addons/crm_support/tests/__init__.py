@@ -4,3 +4,4 @@ from . import test_sla
 from . import test_knowledge_rating
 from . import test_customer_view
 from . import test_portal
+from . import test_security

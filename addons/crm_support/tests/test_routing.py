@@ -97,3 +97,26 @@ class TestTicketRouting(CrmSupportCommon):
         self.agent_1.active = False
         ticket = self._ticket(category_id=self.hardware.id)
         self.assertNotIn(ticket.user_id, self.agent_1 | self.agent_2)
+
+    def test_assignment_queries_do_not_grow_with_the_batch(self):
+        queries = []
+        for size in (2, 6, 30):  # the first batch warms the caches
+            tickets = self.Ticket.with_context(tracking_disable=True).create(
+                [
+                    {
+                        "name": f"T{i}",
+                        "team_id": self.team.id,
+                        "user_id": self.leader.id,
+                    }
+                    for i in range(size)
+                ]
+            )
+            tickets.user_id = False
+            self.env.flush_all()
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            tickets._assign_agents()
+            self.env.flush_all()
+            queries.append(self.cr.sql_log_count - start)
+            self.assertFalse(tickets.filtered(lambda t: not t.user_id))
+        self.assertEqual(queries[1], queries[2], queries)
