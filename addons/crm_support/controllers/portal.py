@@ -151,6 +151,14 @@ class SupportPortal(CustomerPortal):
                         }
                     )
                 )
+                if post.get("newsletter"):
+                    # Asked on a public form: pending until confirmed by email.
+                    request.env["crm.consent"].sudo()._request_double_opt_in(
+                        ticket.partner_id,
+                        "marketing_email",
+                        source="web_form",
+                        ip=request.httprequest.remote_addr,
+                    )
                 return request.render(
                     "crm_support.web_form_ticket_done", {"ticket": ticket}
                 )

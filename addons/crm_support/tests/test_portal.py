@@ -92,6 +92,7 @@ class TestSupportPortal(CrmSupportCommon, HttpCase):
                 "email": "walter@web.example.com",
                 "name": "Where is my order?",
                 "description": "Ordered last week",
+                "newsletter": "on",
             },
         )
         # Public visitors write in the website's company, not the test company.
@@ -102,6 +103,12 @@ class TestSupportPortal(CrmSupportCommon, HttpCase):
         self.assertEqual(ticket.channel, "web")
         self.assertEqual(ticket.partner_id.name, "Walter Web")
         self.assertEqual(ticket.partner_id.email, "walter@web.example.com")
+        # The newsletter box is a web sign-up: pending until the emailed link.
+        consent = ticket.partner_id.sudo().consent_ids
+        self.assertEqual(consent.state, "pending")
+        self.assertEqual(consent.source, "web_form")
+        self.assertEqual(consent.ip_address, "127.0.0.1")
+        self.assertFalse(ticket.partner_id._crm_may_contact("marketing_email"))
 
     def _csrf(self, html):
         import re
