@@ -14,7 +14,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.tools import config
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_crm import QUIET, measure
+from bench_crm import QUIET, measure, print_table
 
 
 def main(conf, db, sizes):
@@ -75,11 +75,7 @@ def main(conf, db, sizes):
             print(f"  {entries} audit entries for {n} records", flush=True)
             cr.rollback()
 
-    header = ("what", "N", "seconds", "records/s", "queries/record")
-    print("\n| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for label, count, seconds, rate, per_record in rows:
-        print(f"| {label} | {count} | {seconds:.2f} | {rate:.0f} | {per_record:.4f} |")
+    print_table(rows, digits=4)
 
 
 if __name__ == "__main__":

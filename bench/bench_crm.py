@@ -43,6 +43,18 @@ def measure(env, label, count, func):
     return (label, count, seconds, count / seconds, queries / count)
 
 
+def print_table(rows, digits=3):
+    """The rows of ``measure`` as a Markdown table."""
+    header = ("what", "N", "seconds", "records/s", "queries/record")
+    print("\n| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for label, count, seconds, rate, per_record in rows:
+        print(
+            f"| {label} | {count} | {seconds:.2f} | {rate:.0f} | "
+            f"{per_record:.{digits}f} |"
+        )
+
+
 def reset_backlog(env, lead_ids):
     env.flush_all()
     env.cr.execute(
@@ -251,11 +263,7 @@ def main(conf, db, sizes):
             print(f"  churn: {at_risk} of {n} customers at risk", flush=True)
             cr.rollback()
 
-    header = ("what", "N", "seconds", "records/s", "queries/record")
-    print("\n| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for label, count, seconds, rate, per_record in rows:
-        print(f"| {label} | {count} | {seconds:.2f} | {rate:.0f} | {per_record:.3f} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

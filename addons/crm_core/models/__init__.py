@@ -15,3 +15,4 @@ from . import crm_retention_policy
 from . import crm_audit_rule
 from . import crm_audit_log
 from . import base
+from . import res_users

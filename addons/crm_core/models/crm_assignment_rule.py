@@ -226,18 +226,7 @@ class CrmAssignmentRule(models.Model):
             team_members = team_members.filtered(lambda m: m.user_id in self.member_ids)
         users = team_members.user_id
         now = fields.Datetime.now()
-        on_leave = (
-            self.env["resource.calendar.leaves"]
-            .sudo()
-            .search(
-                [
-                    ("resource_id.user_id", "in", users.ids),
-                    ("date_from", "<=", now),
-                    ("date_to", ">=", now),
-                ]
-            )
-            .resource_id.user_id
-        )
+        on_leave = users._crm_on_leave_now()
         assigned = dict(
             self.env["crm.lead"]
             .with_context(active_test=False)

@@ -28,6 +28,24 @@ class SupportPortal(CustomerPortal):
         partner = request.env.user.partner_id.commercial_partner_id
         return [("commercial_partner_id", "=", partner.id)]
 
+    def _ticket_from_form(self, post, errors, **values):
+        """The ticket a form asks for, or None with ``errors`` filled in."""
+        name = (post.get("name") or "").strip()
+        if not name:
+            errors["name"] = request.env._("Tell us what it is about.")
+            return None
+        return (
+            request.env["crm.ticket"]
+            .sudo()
+            .create(
+                {
+                    "name": name,
+                    "description": plaintext2html(post.get("description") or ""),
+                    **values,
+                }
+            )
+        )
+
     @http.route(
         ["/my/tickets", "/my/tickets/page/<int:page>"],
         type="http",
@@ -93,25 +111,15 @@ class SupportPortal(CustomerPortal):
     def portal_new_ticket(self, **post):
         values = {"page_name": "ticket", "error": {}, "post": post}
         if request.httprequest.method == "POST":
-            if not (post.get("name") or "").strip():
-                values["error"]["name"] = request.env._("Tell us what it is about.")
-            else:
-                user = request.env.user
-                ticket = (
-                    request.env["crm.ticket"]
-                    .sudo()
-                    .create(
-                        {
-                            "name": post["name"].strip(),
-                            "description": plaintext2html(
-                                post.get("description") or ""
-                            ),
-                            "partner_id": user.partner_id.id,
-                            "channel": "portal",
-                            "company_id": user.company_id.id,
-                        }
-                    )
-                )
+            user = request.env.user
+            ticket = self._ticket_from_form(
+                post,
+                values["error"],
+                partner_id=user.partner_id.id,
+                channel="portal",
+                company_id=user.company_id.id,
+            )
+            if ticket:
                 return request.redirect(f"/my/tickets/{ticket.id}")
         return request.render("crm_support.portal_new_ticket", values)
 
@@ -131,26 +139,14 @@ class SupportPortal(CustomerPortal):
                 values["error"]["email"] = request.env._(
                     "Give an email address we can answer to."
                 )
-            if not (post.get("name") or "").strip():
-                values["error"]["name"] = request.env._("Tell us what it is about.")
-            if not values["error"]:
-                contact = post.get("contact_name", "").strip()
-                ticket = (
-                    request.env["crm.ticket"]
-                    .sudo()
-                    .create(
-                        {
-                            "name": post["name"].strip(),
-                            "description": plaintext2html(
-                                post.get("description") or ""
-                            ),
-                            "partner_email": f'"{contact}" <{email}>'
-                            if contact
-                            else email,
-                            "channel": "web",
-                        }
-                    )
-                )
+            contact = (post.get("contact_name") or "").strip()
+            ticket = email and self._ticket_from_form(
+                post,
+                values["error"],
+                partner_email=f'"{contact}" <{email}>' if contact else email,
+                channel="web",
+            )
+            if ticket:
                 if post.get("newsletter"):
                     # Asked on a public form: pending until confirmed by email.
                     request.env["crm.consent"].sudo()._request_double_opt_in(

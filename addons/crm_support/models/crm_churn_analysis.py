@@ -11,21 +11,10 @@ class CrmChurnAnalysis(models.AbstractModel):
         """Support feeds churn: SLA breaches and unhappy ratings over 90 days."""
         signals = super()._churn_signals(partners)
         since = fields.Datetime.now() - timedelta(days=90)
-        breaches = (
-            self.env["crm.ticket"]
-            .sudo()
-            ._read_group(
-                [
-                    ("commercial_partner_id", "in", partners.ids),
-                    ("sla_status", "=", "failed"),
-                    ("create_date", ">=", since),
-                ],
-                ["commercial_partner_id"],
-                ["__count"],
-            )
-        )
-        for partner, count in breaches:
-            signals[partner.id].append(
+        Partner = self.env["res.partner"]
+        breaches = Partner._support_breaches(partners, since)
+        for partner_id, count in breaches.items():
+            signals[partner_id].append(
                 (
                     10 * min(count, 2),
                     self.env._(
@@ -34,7 +23,7 @@ class CrmChurnAnalysis(models.AbstractModel):
                     ),
                 )
             )
-        satisfaction = self.env["res.partner"]._support_satisfaction(partners, since)
+        satisfaction = Partner._support_satisfaction(partners, since)
         for partner_id, percent in satisfaction.items():
             if percent < 50:
                 signals[partner_id].append(

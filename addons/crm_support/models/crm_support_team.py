@@ -120,37 +120,41 @@ class CrmSupportTeam(models.Model):
     def _plan(self, requests):
         """Deadlines in working time for many tickets, one calendar read per team.
 
-        ``requests`` is a list of (start, hours); returns the deadlines in order.
+        ``requests`` is a list of (start, hours); returns the deadlines in order
+        (False where the calendar has no working time within a year).
         """
         self.ensure_one()
         if not requests:
             return []
         first = min(start for start, _hours in requests)
-        horizon = max(start for start, _hours in requests) + timedelta(days=30)
-        intervals = self._work_intervals(first, horizon)
-        results = []
-        for start, hours in requests:
-            deadline = _walk(intervals, start, hours)
-            if deadline is None:
-                # Beyond the horizon (very long targets): ask the calendar itself.
-                deadline = self.resource_calendar_id.plan_hours(
-                    hours + self._worked_hours(first, start),
-                    first,
-                    compute_leaves=True,
-                )
-            results.append(deadline)
-        return results
+        last = max(start for start, _hours in requests)
+        for days in (30, 400):  # a month covers every usual target
+            intervals = self._work_intervals(first, last + timedelta(days=days))
+            deadlines = [_walk(intervals, start, hours) for start, hours in requests]
+            if None not in deadlines:
+                return deadlines
+        return [deadline or False for deadline in deadlines]
 
-    def _worked_hours(self, start, end):
-        """Working hours between two datetimes (UTC naive)."""
+    def _worked_hours(self, spans):
+        """Working hours in each (start, end) span (UTC naive), one calendar read."""
         self.ensure_one()
-        if not start or not end or end <= start:
-            return 0.0
-        return sum(
-            (min(stop, end) - max(begin, start)).total_seconds() / 3600
-            for begin, stop in self._work_intervals(start, end)
-            if stop > start and begin < end
+        spans = [(start, end) for start, end in spans]
+        valid = [(start, end) for start, end in spans if start and end and end > start]
+        if not valid:
+            return [0.0] * len(spans)
+        intervals = self._work_intervals(
+            min(start for start, _end in valid), max(end for _start, end in valid)
         )
+        return [
+            sum(
+                (min(stop, end) - max(begin, start)).total_seconds() / 3600
+                for begin, stop in intervals
+                if stop > start and begin < end
+            )
+            if start and end and end > start
+            else 0.0
+            for start, end in spans
+        ]
 
 
 def _walk(intervals, start, hours):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize
 
 PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Urgent")]
 CHANNELS = [
@@ -282,62 +282,69 @@ class CrmTicket(models.Model):
         tickets._route_to_team()
         tickets._assign_agents()
         tickets.sudo()._sla_apply()
-        for ticket in tickets.filtered("partner_id"):
-            ticket.message_subscribe(partner_ids=ticket.partner_id.ids)
+        # The customer follows: they get the agents' answers by email.
+        for partner in tickets.partner_id:
+            tickets.filtered(lambda t, p=partner: t.partner_id == p).message_subscribe(
+                partner_ids=partner.ids
+            )
         tickets._send_stage_emails()
         return tickets
 
     def write(self, vals):
         now = fields.Datetime.now()
         stage_change = "stage_id" in vals
-        before_waiting = self.filtered("stage_id.is_waiting") if stage_change else None
         res = super().write(vals)
         if stage_change:
-            self._on_stage_change(before_waiting, now)
+            self._on_stage_change(now)
         if {"team_id", "priority", "category_id", "partner_id"} & set(vals):
             self.filtered(lambda t: not t.is_closed).sudo()._sla_apply()
         if "team_id" in vals and "user_id" not in vals:
             self.filtered(lambda t: not t.user_id)._assign_agents()
         return res
 
-    def _on_stage_change(self, before_waiting, now):
-        sudo = self.sudo()
-        for ticket in sudo:
-            team = ticket.team_id
-            if ticket.stage_id.is_waiting and not ticket.sla_paused_since:
-                ticket.sla_paused_since = now
-            elif not ticket.stage_id.is_waiting and ticket.sla_paused_since:
-                paused = team._worked_hours(ticket.sla_paused_since, now) if team else 0
-                ticket.write(
-                    {
-                        "sla_paused_hours": ticket.sla_paused_hours + paused,
-                        "sla_paused_since": False,
-                    }
-                )
-        sudo.filtered(lambda t: not t.is_closed)._sla_apply()
-        closed = sudo.filtered(lambda t: t.is_closed and not t.date_closed)
+    def _on_stage_change(self, now):
+        """Pause, resume or stop the SLA clock; working time read once per team."""
+        tickets = self.sudo()
+        tickets.filtered(
+            lambda t: t.stage_id.is_waiting and not t.sla_paused_since
+        ).sla_paused_since = now
+        resumed = tickets.filtered(
+            lambda t: not t.stage_id.is_waiting and t.sla_paused_since
+        )
+        paused = resumed._worked_hours(lambda t: (t.sla_paused_since, now))
+        for ticket in resumed:
+            ticket.write(
+                {
+                    "sla_paused_hours": ticket.sla_paused_hours + paused[ticket],
+                    "sla_paused_since": False,
+                }
+            )
+        tickets.filtered(lambda t: not t.is_closed)._sla_apply()
+        closed = tickets.filtered(lambda t: t.is_closed and not t.date_closed)
+        worked = closed._worked_hours(lambda t: (t.date_open, now))
         for ticket in closed:
-            values = {"date_closed": now}
-            if ticket.team_id:
-                values["resolution_hours"] = (
-                    ticket.team_id._worked_hours(ticket.date_open, now)
-                    - ticket.sla_paused_hours
-                )
+            values = {
+                "date_closed": now,
+                "resolution_hours": worked[ticket] - ticket.sla_paused_hours,
+            }
             if ticket.sla_resolution_status == "ongoing":
                 values["sla_resolution_status"] = (
                     "met" if now <= ticket.sla_resolution_deadline else "failed"
                 )
             ticket.write(values)
-        (sudo - closed).filtered(lambda t: not t.is_closed and t.date_closed).write(
+        (tickets - closed).filtered(lambda t: not t.is_closed and t.date_closed).write(
             {"date_closed": False}
         )
         self._send_stage_emails()
         self._send_rating_requests()
 
     def _send_stage_emails(self):
-        for ticket in self.filtered(lambda t: t.stage_id.template_id and t.partner_id):
-            ticket.message_post_with_source(
-                ticket.stage_id.template_id,
+        tickets = self.filtered("partner_id")
+        for template in tickets.stage_id.template_id:
+            tickets.filtered(
+                lambda t, template=template: t.stage_id.template_id == template
+            ).message_post_with_source(
+                template,
                 subtype_xmlid="mail.mt_comment",
                 email_layout_xmlid="mail.mail_notification_light",
             )
@@ -366,18 +373,15 @@ class CrmTicket(models.Model):
         ticket = self.sudo().search([("number", "in", numbers)], limit=1)
         if not ticket:
             return None
-        sender = (email_from or "").lower()
         known = {
-            email.lower()
+            email_normalize(email)
             for email in [
                 ticket.partner_email,
                 *ticket.message_partner_ids.mapped("email"),
             ]
-            if email
         }
-        if not any(email in sender for email in known):
-            return None
-        return ticket
+        sender = email_normalize(email_from or "")
+        return ticket if sender and sender in known else None
 
     @api.model
     def message_new(self, msg_dict, custom_values=None):
@@ -438,13 +442,19 @@ class CrmTicket(models.Model):
             limit=1,
         )
 
+    def _worked_hours(self, span):
+        """{ticket: working hours of its team in span(ticket)}, one read per team."""
+        result = dict.fromkeys(self, 0.0)
+        for team in self.team_id:
+            tickets = self.filtered(lambda t, team=team: t.team_id == team)
+            hours = team._worked_hours([span(ticket) for ticket in tickets])
+            result.update(zip(tickets, hours, strict=True))
+        return result
+
     def _set_first_response(self, when):
+        worked = self._worked_hours(lambda t: (t.date_open, when))
         for ticket in self:
-            values = {"date_first_response": when}
-            if ticket.team_id:
-                values["response_hours"] = ticket.team_id._worked_hours(
-                    ticket.date_open, when
-                )
+            values = {"date_first_response": when, "response_hours": worked[ticket]}
             if ticket.sla_response_status == "ongoing":
                 values["sla_response_status"] = (
                     "met" if when <= ticket.sla_response_deadline else "failed"
@@ -535,7 +545,7 @@ class CrmTicket(models.Model):
         for ticket in todo:
             by_team[ticket.team_id] |= ticket
         members = self.env["res.users"].union(*(team.member_ids for team in by_team))
-        available = members.filtered("active") - self._agents_on_leave(members)
+        available = members.filtered("active") - members._crm_on_leave_now()
         skills = defaultdict(dict)
         for line in (
             self.env["crm.support.user.skill"]
@@ -620,22 +630,6 @@ class CrmTicket(models.Model):
             )
             self.browse(reasons).invalidate_recordset(["routing_reason"])
 
-    @api.model
-    def _agents_on_leave(self, users):
-        now = fields.Datetime.now()
-        leaves = (
-            self.env["resource.calendar.leaves"]
-            .sudo()
-            .search(
-                [
-                    ("resource_id.user_id", "in", users.ids),
-                    ("date_from", "<=", now),
-                    ("date_to", ">=", now),
-                ]
-            )
-        )
-        return leaves.resource_id.user_id
-
     # ------------------------------------------------------------
     # SLA
     # ------------------------------------------------------------
@@ -709,7 +703,7 @@ class CrmTicket(models.Model):
                 ("is_closed", "=", False),
                 ("sla_paused_since", "=", False),
                 ("sla_deadline", "!=", False),
-                ("sla_deadline", "<=", now + _hours(horizon)),
+                ("sla_deadline", "<=", now + timedelta(hours=horizon)),
             ]
         )
         tickets = self._lock(candidates.ids)
@@ -721,7 +715,7 @@ class CrmTicket(models.Model):
         warned = (tickets - breached).filtered(
             lambda t: (
                 t.sla_warned_deadline != t.sla_deadline
-                and t.sla_deadline - _hours(t.sla_policy_id.warn_hours) <= now
+                and t.sla_deadline - timedelta(hours=t.sla_policy_id.warn_hours) <= now
             )
         )
         warned._sla_warn()
@@ -801,6 +795,20 @@ class CrmTicket(models.Model):
     # Actions
     # ------------------------------------------------------------
 
+    @api.model
+    def _action_new(self, defaults):
+        """The form of a new ticket, phoned in unless told otherwise."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Ticket"),
+            "res_model": "crm.ticket",
+            "view_mode": "form",
+            "context": {
+                "default_channel": "phone",
+                **{f"default_{name}": value for name, value in defaults.items()},
+            },
+        }
+
     def action_assign_to_me(self):
         self.write({"user_id": self.env.uid})
 
@@ -827,10 +835,6 @@ class CrmTicket(models.Model):
         action["domain"] = [("id", "in", self.invoice_ids.ids)]
         action["context"] = {"default_move_type": "out_invoice"}
         return action
-
-
-def _hours(hours):
-    return timedelta(hours=hours)
 
 
 def _turn_order(agents, last):

@@ -35,20 +35,33 @@ class ResPartner(models.Model):
                 ["__count"],
             )
         )
-        since = fields.Datetime.now() - timedelta(days=90)
-        breaches = dict(
-            Ticket._read_group(
-                base + [("sla_status", "=", "failed"), ("create_date", ">=", since)],
-                ["commercial_partner_id"],
-                ["__count"],
-            )
+        breaches = self._support_breaches(
+            entities, fields.Datetime.now() - timedelta(days=90)
         )
         satisfaction = self._support_satisfaction(entities)
         for partner in self:
             entity = partner.commercial_partner_id
             partner.customer_open_ticket_count = open_counts.get(entity, 0)
-            partner.customer_sla_breach_count = breaches.get(entity, 0)
+            partner.customer_sla_breach_count = breaches.get(entity.id, 0)
             partner.customer_ticket_csat = satisfaction.get(entity.id, 0.0)
+
+    @api.model
+    def _support_breaches(self, entities, since):
+        """{commercial partner id: tickets opened since ``since`` that failed SLA}."""
+        return {
+            partner.id: count
+            for partner, count in self.env["crm.ticket"]
+            .sudo()
+            ._read_group(
+                [
+                    ("commercial_partner_id", "in", entities.ids),
+                    ("sla_status", "=", "failed"),
+                    ("create_date", ">=", since),
+                ],
+                ["commercial_partner_id"],
+                ["__count"],
+            )
+        }
 
     @api.model
     def _support_satisfaction(self, entities, since=None):
@@ -131,10 +144,4 @@ class ResPartner(models.Model):
 
     def action_new_ticket(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("New Ticket"),
-            "res_model": "crm.ticket",
-            "view_mode": "form",
-            "context": {"default_partner_id": self.id, "default_channel": "phone"},
-        }
+        return self.env["crm.ticket"]._action_new({"partner_id": self.id})

@@ -34,8 +34,12 @@ class TestCustomerView(CrmSupportCommon):
         self.assertIn("Only 0% of their support ratings", self.customer.churn_reasons)
 
     def test_tickets_from_a_contact_or_a_lead(self):
-        action = self.contact_1.action_new_ticket()
-        self.assertEqual(action["context"]["default_partner_id"], self.contact_1.id)
+        from_contact = self.Ticket.with_context(
+            **self.contact_1.action_new_ticket()["context"]
+        ).create({"name": "Called about the printer"})
+        self.assertEqual(from_contact.partner_id, self.contact_1)
+        self.assertEqual(from_contact.channel, "phone")
+        self.assertEqual(from_contact.team_id, self.team)
         lead = self.env["crm.lead"].create(
             {"name": "Unhappy prospect", "email_from": "prospect@example.com"}
         )

@@ -86,7 +86,17 @@ class TestTicketByEmail(CrmSupportCommon):
             body="Hijack attempt",
         )
         self.assertNotEqual(other_id, ticket.id)
-        self.assertNotIn("Hijack attempt", " ".join(ticket.message_ids.mapped("body")))
+        # An address that merely contains the customer's is a stranger too.
+        lookalike_id = self._receive(
+            f"Re: [{ticket.number}] Printer broken",
+            "m3",
+            sender=f"m{self.contact_1.email}",
+            body="Lookalike attempt",
+        )
+        self.assertNotEqual(lookalike_id, ticket.id)
+        bodies = " ".join(ticket.message_ids.mapped("body"))
+        self.assertNotIn("Hijack attempt", bodies)
+        self.assertNotIn("Lookalike attempt", bodies)
 
     @mute_logger("odoo.addons.mail.models.mail_thread")
     def test_the_same_email_twice_makes_one_ticket(self):
