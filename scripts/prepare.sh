@@ -37,6 +37,25 @@ prepare_system_packages() {
     apt_install libldap2-dev libsasl2-dev libpq-dev git
 }
 
+# Browser tests (Odoo's tours) need Chromium and the websocket-client module; without either
+# Odoo skips them silently, so `make test` prepares both and fails when they are missing.
+prepare_browser() {
+    local bin
+    for bin in chromium chromium-browser google-chrome google-chrome-stable; do
+        command -v "$bin" >/dev/null && break
+        bin=""
+    done
+    if [ -z "$bin" ]; then
+        if command -v dpkg-query >/dev/null; then
+            apt_install chromium
+        else
+            die "no Chromium for the browser tests: install chromium (or Google Chrome) and run again."
+        fi
+    fi
+    "$CRM_VENV/bin/python" -c "import websocket" 2>/dev/null ||
+        die "websocket-client is missing from $CRM_VENV: remove $CRM_VENV/.requirements.sha256 and run again."
+}
+
 prepare_postgresql() {
     if ! command -v pg_lsclusters >/dev/null && ! command -v pg_ctl >/dev/null; then
         if command -v dpkg-query >/dev/null; then
@@ -101,9 +120,18 @@ prepare_virtualenv() {
     fi
     say "installing requirements into $CRM_VENV (a few minutes the first time)"
     "$CRM_VENV/bin/pip" install -q --upgrade pip wheel
-    # cbor2 5.4.2 builds only with setuptools<81: the constraint reaches its isolated build too.
-    PIP_CONSTRAINT="$PROJECT_DIR/.ci/build-constraints.txt" \
-        "$CRM_VENV/bin/pip" install -q -r "$PROJECT_DIR/requirements.txt" -r "$PROJECT_DIR/requirements-lint.txt"
+    # cbor2 5.4.2 builds only with setuptools<81, so that constraint must reach its isolated
+    # build. pip 25.3+ takes it through --build-constraint (pip 26 dropped PIP_CONSTRAINT for
+    # builds); older pips only through PIP_CONSTRAINT, which also reaches their build envs.
+    local build_constraints="$PROJECT_DIR/.ci/build-constraints.txt" pip_args=()
+    if "$CRM_VENV/bin/pip" install --help | grep -q -- '--build-constraint'; then
+        pip_args=(--build-constraint "$build_constraints")
+    else
+        export PIP_CONSTRAINT="$build_constraints"
+    fi
+    "$CRM_VENV/bin/pip" install -q "${pip_args[@]}" \
+        -r "$PROJECT_DIR/requirements.txt" -r "$PROJECT_DIR/requirements-lint.txt"
+    unset PIP_CONSTRAINT
     echo "$wanted" >"$stamp"
 }
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 prepare_all
+prepare_browser
 
 DB="${CRM_TEST_DB:-crm_test}"
 ADDONS="$(our_addons)"
@@ -43,6 +44,11 @@ bad_lines=$(grep -E "$log_line(ERROR|CRITICAL) " "$LOG" || true)
 warnings=$(grep -E "$log_line""WARNING " "$LOG" || true)
 if [ -n "$allow" ] && [ -n "$warnings" ]; then
     warnings=$(grep -vE "$allow" <<<"$warnings" || true)
+fi
+# A skipped test did not run: Odoo skips browser tests when Chromium cannot start.
+skipped=$(grep -E "$log_line""INFO [^ ]+ odoo\.addons\.[a-z_0-9.]+: skipped " "$LOG" || true)
+if [ -n "$skipped" ]; then
+    bad_lines=$(printf '%s\n%s' "$bad_lines" "$skipped")
 fi
 log_problems=0
 if [ -n "$bad_lines$warnings" ]; then

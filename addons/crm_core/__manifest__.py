@@ -28,6 +28,9 @@
     "demo": [
         "demo/crm_core_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["crm_core/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": False,
 }

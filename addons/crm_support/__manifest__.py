@@ -29,6 +29,9 @@
     "demo": [
         "demo/crm_support_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["crm_support/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": True,
 }

@@ -11,3 +11,4 @@ from . import test_double_opt_in
 from . import test_privacy_request
 from . import test_retention
 from . import test_audit
+from . import test_tours

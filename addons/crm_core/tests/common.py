@@ -1,5 +1,5 @@
 from odoo import Command, fields
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -156,3 +156,14 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
             )
             ._create_payments()
         )
+
+
+class BrowserTourCase(HttpCase):
+    """The web client in Chromium at desktop width, or at a phone's width (touch)."""
+
+    PHONE_SIZE = "390x844"
+
+    def start_tour_at(self, size, url_path, tour_name, **kwargs):
+        if size == "phone":
+            self.browser_size, self.touch_enabled = self.PHONE_SIZE, True
+        return self.start_tour(url_path, tour_name, **kwargs)

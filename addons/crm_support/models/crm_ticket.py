@@ -812,6 +812,23 @@ class CrmTicket(models.Model):
     def action_assign_to_me(self):
         self.write({"user_id": self.env.uid})
 
+    def action_solve(self):
+        """One tap to resolve: the first resolved stage of the ticket's team."""
+        stages = self.env["crm.ticket.stage"].search([("is_closed", "=", True)])
+        for team, tickets in self.grouped("team_id").items():
+            stage = stages.filtered(
+                lambda s, t=team: not s.team_ids or t in s.team_ids
+            )[:1]
+            if not stage:
+                raise UserError(
+                    self.env._(
+                        "The team %(team)s has no resolved stage: add one in "
+                        "Support > Configuration > Stages.",
+                        team=team.display_name,
+                    )
+                )
+            tickets.write({"stage_id": stage.id})
+
     def action_create_invoice(self):
         self.ensure_one()
         if not self.partner_id:

@@ -5,3 +5,4 @@ from . import test_knowledge_rating
 from . import test_customer_view
 from . import test_portal
 from . import test_security
+from . import test_tours

@@ -2,6 +2,7 @@ from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import CrmSupportCommon, utc
@@ -244,3 +245,16 @@ class TestSla(CrmSupportCommon):
                 set(tickets.mapped("sla_response_deadline")), {utc(2026, 11, 23, 14, 0)}
             )
         self.assertEqual(queries[1], queries[2], queries)
+
+    def test_solve_moves_to_the_teams_resolved_stage(self):
+        ticket = self._ticket()
+        ticket.with_user(self.agent_1).action_solve()
+        self.assertEqual(ticket.stage_id, self.stage_solved)
+        self.assertTrue(ticket.date_closed)
+        # A team whose stages include no resolved one is told what to do.
+        team_only = self.env["crm.ticket.stage"].search([("is_closed", "=", True)])
+        team_only.team_ids = self.env["crm.support.team"].create({"name": "Elsewhere"})
+        other = self._ticket(name="Still open")
+        with self.assertRaisesRegex(UserError, "has no resolved stage"):
+            other.action_solve()
+        self.assertFalse(other.is_closed)
