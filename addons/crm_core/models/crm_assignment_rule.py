@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, split_every
 from odoo.tools.safe_eval import safe_eval
 
@@ -392,8 +392,14 @@ class CrmAssignmentRule(models.Model):
         return leads
 
     def action_assign_backlog(self):
-        """Assign the open leads nobody owns yet, in batches."""
-        unassigned = self._assign_backlog()
+        """Assign the open leads nobody owns yet, in batches, in the companies the
+        manager works in."""
+        # The button is a manager's; RPC reaches this method without the view.
+        if not self.env.user.has_group("crm_core.group_crm_manager"):
+            raise AccessError(
+                self.env._("Only a CRM manager can assign the backlog of leads.")
+            )
+        unassigned = self._assign_backlog(companies=self.env.companies)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -409,14 +415,22 @@ class CrmAssignmentRule(models.Model):
         }
 
     @api.model
-    def _assign_backlog(self, batch_size=1000):
+    def _assign_backlog(self, batch_size=1000, companies=None):
+        """Assign unowned open leads, of ``companies`` when given (else all)."""
+        company_domain = (
+            [("company_id", "in", [*companies.ids, False])] if companies else []
+        )
         lead_ids = (
             self.env["crm.lead"]
             .sudo()
-            .search([("user_id", "=", False), ("probability", "<", 100)], order="id")
+            .search(
+                [("user_id", "=", False), ("probability", "<", 100), *company_domain],
+                order="id",
+            )
             .ids
         )
-        rules = self.sudo().search([])  # every company's; each keeps to its leads
+        # sudo: rules of every company in scope; each keeps to its own leads.
+        rules = self.sudo().search(company_domain)
         left = 0
         for batch in split_every(batch_size, lead_ids):
             left += len(self._assign_leads(self.env["crm.lead"].browse(batch), rules))

@@ -17,6 +17,10 @@ class CrmChurnAnalysis(models.AbstractModel):
 
     Other addons add signals by overriding ``_churn_signals`` and appending
     ``(points, reason)`` to the list of each customer.
+
+    Customers are scored per company (``self.env.company``): from that company's
+    invoices and interactions, amounts in its currency, stored in company-dependent
+    fields.
     """
 
     _name = "crm.churn.analysis"
@@ -32,8 +36,10 @@ class CrmChurnAnalysis(models.AbstractModel):
 
     @api.model
     def _churn_signals(self, partners):
-        """Return {commercial partner id: [(points, reason), ...]} for ``partners``."""
+        """Return {commercial partner id: [(points, reason), ...]} for ``partners``,
+        from what they did with the current company."""
         signals = defaultdict(list)
+        company = self.env.company
         today = fields.Date.context_today(self)
         self.env["account.move"].flush_model()
         rows = self.env.execute_query(
@@ -54,11 +60,13 @@ class CrmChurnAnalysis(models.AbstractModel):
                                       AND move.amount_residual_signed > 0)
               FROM account_move move
              WHERE move.commercial_partner_id IN %(partners)s
+               AND move.company_id = %(company)s
                AND move.move_type IN ('out_invoice', 'out_refund')
                AND move.state = 'posted'
              GROUP BY move.commercial_partner_id
             """,
                 partners=tuple(partners.ids),
+                company=company.id,
                 today=today,
                 recent=today - timedelta(days=90),
                 previous=today - timedelta(days=180),
@@ -129,12 +137,14 @@ class CrmChurnAnalysis(models.AbstractModel):
                       AND line.display_type = 'payment_term'
               ) paid ON paid.paid_date IS NOT NULL
              WHERE move.commercial_partner_id IN %(partners)s
+               AND move.company_id = %(company)s
                AND move.move_type = 'out_invoice'
                AND move.state = 'posted'
                AND move.payment_state IN ('paid', 'in_payment')
              GROUP BY move.commercial_partner_id
             """,
                 partners=tuple(partners.ids),
+                company=company.id,
                 recent=today - timedelta(days=90),
                 previous=today - timedelta(days=180),
             )
@@ -156,6 +166,7 @@ class CrmChurnAnalysis(models.AbstractModel):
                       AND partial.max_date <= %(then)s
               ) paid ON TRUE
              WHERE move.commercial_partner_id IN %(partners)s
+               AND move.company_id = %(company)s
                AND move.move_type = 'out_invoice'
                AND move.state = 'posted'
                AND move.invoice_date <= %(then)s
@@ -163,6 +174,7 @@ class CrmChurnAnalysis(models.AbstractModel):
              GROUP BY move.commercial_partner_id
             """,
                     partners=tuple(partners.ids),
+                    company=company.id,
                     then=today - timedelta(days=90),
                 )
             )
@@ -200,7 +212,10 @@ class CrmChurnAnalysis(models.AbstractModel):
             self.env["crm.interaction"]
             .sudo()
             ._read_group(
-                [("commercial_partner_id", "in", partners.ids)],
+                [
+                    ("commercial_partner_id", "in", partners.ids),
+                    ("company_id", "=", company.id),
+                ],
                 ["commercial_partner_id"],
                 ["date:max"],
             )
@@ -218,14 +233,17 @@ class CrmChurnAnalysis(models.AbstractModel):
 
     @api.model
     def _score(self, partners):
-        """Score ``partners`` (commercial entities) and store the result.
+        """Score ``partners`` (commercial entities) for the current company and
+        store the result in its company-dependent churn fields.
 
         Customers crossing the threshold get one activity for their account owner;
         those already at risk get none again.
         """
         threshold = self._threshold()
         # People who restricted processing are not profiled.
-        partners = partners.filtered(lambda p: not p.privacy_restricted)
+        partners = partners.with_env(self.env).filtered(
+            lambda p: not p.privacy_restricted
+        )
         if not partners:
             return partners
         signals = self._churn_signals(partners)
@@ -239,19 +257,28 @@ class CrmChurnAnalysis(models.AbstractModel):
         newly_at_risk = partners.filtered(
             lambda p: not p.churn_at_risk and p.id in at_risk
         )
-        self.env["res.partner"].flush_model(["churn_score"])
+        self.env["res.partner"].flush_model(
+            ["churn_score", "churn_reasons", "churn_at_risk", "churn_date"]
+        )
+        # Company-dependent columns are jsonb {company id: value}: set this
+        # company's key, keep the others'.
         self.env.execute_query(
             SQL(
                 """
             UPDATE res_partner partner
-               SET churn_score = scored.score,
-                   churn_reasons = scored.reasons,
-                   churn_at_risk = scored.at_risk,
-                   churn_date = %(now)s
+               SET churn_score = COALESCE(partner.churn_score, '{}'::jsonb)
+                       || jsonb_build_object(%(company)s, scored.score),
+                   churn_reasons = COALESCE(partner.churn_reasons, '{}'::jsonb)
+                       || jsonb_build_object(%(company)s, scored.reasons),
+                   churn_at_risk = COALESCE(partner.churn_at_risk, '{}'::jsonb)
+                       || jsonb_build_object(%(company)s, scored.at_risk),
+                   churn_date = COALESCE(partner.churn_date, '{}'::jsonb)
+                       || jsonb_build_object(%(company)s, %(now)s)
               FROM (VALUES %(values)s) AS scored(id, score, reasons, at_risk)
              WHERE partner.id = scored.id
             """,
-                now=fields.Datetime.now(),
+                company=str(self.env.company.id),
+                now=fields.Datetime.to_string(fields.Datetime.now()),
                 values=SQL(", ").join(SQL("(%s, %s, %s, %s)", *v) for v in values),
             )
         )
@@ -283,14 +310,18 @@ class CrmChurnAnalysis(models.AbstractModel):
 
     @api.model
     def _cron_score_customers(self, batch_size=1000):
-        """Score every customer with a posted invoice, in batches."""
+        """Score every customer of every company they have posted invoices with."""
         self.env["account.move"].flush_model()
         rows = self.env.execute_query(
             SQL(
-                "SELECT DISTINCT commercial_partner_id FROM account_move "
+                "SELECT company_id, ARRAY_AGG(DISTINCT commercial_partner_id) "
+                "FROM account_move "
                 "WHERE move_type IN ('out_invoice', 'out_refund') AND state = 'posted' "
-                "ORDER BY 1"
+                "GROUP BY company_id ORDER BY company_id"
             )
         )
-        for batch in split_every(batch_size, [row[0] for row in rows]):
-            self._score(self.env["res.partner"].browse(batch))
+        for company_id, partner_ids in rows:
+            # sudo: the cron scores every company's customers, whoever runs it.
+            analysis = self.sudo().with_company(company_id)
+            for batch in split_every(batch_size, sorted(partner_ids)):
+                analysis._score(analysis.env["res.partner"].browse(batch))

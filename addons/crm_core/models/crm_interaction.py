@@ -38,6 +38,7 @@ SYNCED_EVENT_FIELDS = {
     "opportunity_id",
     "description",
     "active",
+    "privacy",
 }
 
 
@@ -287,6 +288,13 @@ class CrmInteraction(models.Model):
                 "duration": event.duration,
                 "lead_id": lead.id,
             }
+            if self._is_private_event(event):
+                # What the organizer hid from colleagues stays hidden: only that a
+                # meeting took place, and with whom.
+                lead = lead.browse()
+                common_vals.update(
+                    name=self.env._("Private meeting"), description=False, lead_id=False
+                )
             customers = event.partner_ids.filtered("partner_share").sorted("id")
             for commercial, attendees in customers.grouped(
                 "commercial_partner_id"
@@ -311,6 +319,13 @@ class CrmInteraction(models.Model):
                     )
         (existing - to_keep).unlink()
         return self.create(vals_list)
+
+    @api.model
+    def _is_private_event(self, event):
+        """Private by its own setting, or by its organizer's default privacy."""
+        return event.privacy == "private" or (
+            not event.privacy and event.user_id.calendar_default_privacy == "private"
+        )
 
     # ------------------------------------------------------------
     # Actions

@@ -78,13 +78,30 @@ class ResPartner(models.Model):
         string="Employees", help="Headcount of the company, used by assignment rules."
     )
 
-    # Churn risk, scored daily by crm.churn.analysis on the commercial entity.
-    churn_score = fields.Integer(readonly=True, copy=False, aggregator="avg")
-    churn_reasons = fields.Text(readonly=True, copy=False)
-    churn_at_risk = fields.Boolean(
-        string="At Risk", readonly=True, copy=False, index=True
+    # Churn risk, scored daily by crm.churn.analysis on the commercial entity, per
+    # company (from that company's invoices, in its currency). The reasons quote
+    # amounts: CRM users only.
+    churn_score = fields.Integer(
+        readonly=True,
+        company_dependent=True,
+        aggregator="avg",
+        groups="crm_core.group_crm_user",
     )
-    churn_date = fields.Datetime(string="Churn Scored On", readonly=True, copy=False)
+    churn_reasons = fields.Text(
+        readonly=True, company_dependent=True, groups="crm_core.group_crm_user"
+    )
+    churn_at_risk = fields.Boolean(
+        string="At Risk",
+        readonly=True,
+        company_dependent=True,
+        groups="crm_core.group_crm_user",
+    )
+    churn_date = fields.Datetime(
+        string="Churn Scored On",
+        readonly=True,
+        company_dependent=True,
+        groups="crm_core.group_crm_user",
+    )
 
     # Privacy: consent ledger, data-subject requests, restriction and erasure.
     consent_ids = fields.One2many("crm.consent", "partner_id", string="Consent History")

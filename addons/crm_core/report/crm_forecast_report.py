@@ -112,7 +112,7 @@ class CrmForecastReport(models.Model):
                    move.company_id,
                    company.currency_id,
                    membership.crm_team_id AS team_id,
-                   move.invoice_user_id AS user_id,
+                   seller.user_id,
                    NULL::integer AS lead_id,
                    move.id AS move_id,
                    NULL::integer AS stage_id,
@@ -124,11 +124,18 @@ class CrmForecastReport(models.Model):
                    move.amount_untaxed_signed AS invoiced_revenue
               FROM account_move move
               JOIN res_company company ON company.id = move.company_id
+              -- A credit note counts against whoever sold the invoice it reverses,
+              -- not whoever issued the credit note.
+              LEFT JOIN account_move origin ON origin.id = move.reversed_entry_id
+              CROSS JOIN LATERAL (
+                   SELECT COALESCE(origin.invoice_user_id, move.invoice_user_id)
+                          AS user_id
+              ) seller
               LEFT JOIN LATERAL (
                    SELECT member.crm_team_id
                      FROM crm_team_member member
                      JOIN crm_team team ON team.id = member.crm_team_id
-                    WHERE member.user_id = move.invoice_user_id
+                    WHERE member.user_id = seller.user_id
                       AND member.active AND team.active
                       AND (team.company_id IS NULL OR team.company_id = move.company_id)
                     ORDER BY member.id

@@ -3,7 +3,7 @@ from collections import Counter
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, Command, api, fields, sql_db
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from .common import CrmCoreCommon
@@ -220,6 +220,18 @@ class TestLeadAssignment(CrmCoreCommon):
         self.assertEqual(len(set(owners.values())), 2)
         self.Rule._assign_backlog()
         self.assertEqual({lead: lead.user_id for lead in leads}, owners)
+
+    def test_backlog_button_is_a_managers_in_their_companies(self):
+        leads = self._leads(2, user_id=False)
+        self._rule()
+        with self.assertRaises(AccessError):
+            self.Rule.with_user(self.salesman_a).action_assign_backlog()
+        self.assertFalse(leads.user_id)
+        # The other company's manager leaves this company's backlog alone.
+        self.Rule.with_user(self.other_company_manager).action_assign_backlog()
+        self.assertFalse(leads.user_id)
+        self.Rule.with_user(self.manager).action_assign_backlog()
+        self.assertTrue(all(leads.mapped("user_id")))
 
     def test_assignee_is_notified(self):
         self._rule(member_ids=[Command.set(self.salesman_a2.ids)])

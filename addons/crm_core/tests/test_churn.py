@@ -2,7 +2,8 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import CrmCoreCommon
 
@@ -66,6 +67,43 @@ class TestChurnRisk(CrmCoreCommon):
             .with_user(self.salesman_b)
             .search([("churn_at_risk", "=", True)]),
         )
+
+    def test_churn_is_read_by_crm_users_only(self):
+        self.env["crm.churn.analysis"]._score(self.leaving)
+        portal = new_test_user(self.env, "churn_portal", groups="base.group_portal")
+        portal.partner_id.parent_id = self.leaving
+        for user in (portal, self.employee):
+            leaving = self.leaving.with_user(user)
+            self.assertEqual(leaving.read(["name"])[0]["name"], "Globex")
+            for field in ("churn_score", "churn_reasons", "churn_at_risk"):
+                with self.assertRaises(AccessError, msg=f"{user.login} {field}"):
+                    leaving.read([field])
+        self.assertEqual(self.leaving.with_user(self.salesman_b).churn_score, 100)
+
+    def test_scored_per_company_from_its_own_invoices(self):
+        today = fields.Date.today()
+        shared = self.env["res.partner"].create({"name": "Initech", "is_company": True})
+        # Owes the other company, in that company's books; pays this one on time.
+        self._create_customer_invoice(
+            shared,
+            700,
+            invoice_date=today - timedelta(60),
+            due_date=today - timedelta(30),
+            company=self.other_company,
+        )
+        invoice = self._create_customer_invoice(
+            shared, 100, invoice_date=today - timedelta(5)
+        )
+        self._register_payment(invoice, 100)
+        self.env["crm.churn.analysis"]._cron_score_customers()
+        here = shared.with_company(self.company)
+        there = shared.with_company(self.other_company)
+        self.assertNotIn("overdue", here.churn_reasons)
+        self.assertIn("1 invoice(s) overdue, 700.0 still due.", there.churn_reasons)
+        self.assertGreater(there.churn_score, here.churn_score)
+        # Scoring one company leaves the other's score as it was.
+        self.env["crm.churn.analysis"]._score(here)
+        self.assertIn("700.0 still due", there.churn_reasons)
 
     def _shrinking_customer(self):
         today = fields.Date.today()

@@ -130,3 +130,23 @@ class TestForecast(CrmCoreCommon):
     def test_salesperson_refused(self):
         with self.assertRaises(AccessError):
             self.env["crm.forecast.report"].with_user(self.salesman_a).search([])
+
+    def test_credit_note_counts_against_the_invoices_salesperson(self):
+        invoice = self._create_customer_invoice(
+            self.customer, 800, invoice_date=date(2026, 11, 5), post=False
+        )
+        invoice.invoice_user_id = self.salesman_a
+        invoice.action_post()
+        # The accountant, in no sales team, issues the credit note.
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id, "date": date(2026, 11, 20)})
+        )
+        credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
+        credit_note.invoice_user_id = self.env.user
+        credit_note.action_post()
+        row = self.env["crm.forecast.report"].search([("move_id", "=", credit_note.id)])
+        self.assertEqual(row.user_id, self.salesman_a)
+        self.assertEqual(row.team_id, self.team_a)
+        self.assertEqual(row.invoiced_revenue, -800.0)

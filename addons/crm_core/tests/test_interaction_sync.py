@@ -187,6 +187,56 @@ class TestInteractionSync(CrmCoreCommon):
         event.unlink()
         self.assertFalse(self._interactions(calendar_event_id=event.id))
 
+    def test_private_meeting_keeps_only_that_it_took_place_and_with_whom(self):
+        start = datetime(2026, 12, 2, 9, 0)
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Acme renewal",
+                "user_id": self.salesman_a.id,
+                "team_id": self.team_a.id,
+            }
+        )
+        vals = {
+            "start": start,
+            "stop": start + timedelta(hours=1),
+            "user_id": self.salesman_a.id,
+            "partner_ids": [Command.set(self.contact_1.ids)],
+            "opportunity_id": lead.id,
+        }
+        # Private meetings are their organizer's to create and change.
+        Event = self.env["calendar.event"].with_user(self.salesman_a)
+        private, by_default = Event.create(
+            [
+                {
+                    **vals,
+                    "name": "Divorce settlement of Alice",
+                    "description": "<p>Discuss the custody hearing</p>",
+                    "privacy": "private",
+                },
+                {**vals, "name": "Medical leave plan", "description": "<p>Chemo</p>"},
+            ]
+        )
+        self.salesman_a.with_user(self.salesman_a).calendar_default_privacy = "private"
+        self.env["crm.interaction"]._sync_from_events(by_default)
+        for event in (private, by_default):
+            self.assertRecordValues(
+                self._interactions(calendar_event_id=event.id),
+                [
+                    {
+                        "name": "Private meeting",
+                        "description": False,
+                        "lead_id": False,
+                        "partner_id": self.contact_1.id,
+                        "date": start,
+                    }
+                ],
+            )
+        # Made public, the meeting shows what it is about again.
+        private.with_user(self.salesman_a).privacy = "public"
+        interaction = self._interactions(calendar_event_id=private.id)
+        self.assertEqual(interaction.name, "Divorce settlement of Alice")
+        self.assertEqual(interaction.lead_id, lead)
+
     def test_chatter_message_by_an_archived_employee_is_outbound(self):
         message = self.contact_1.with_user(self.env.ref("base.user_root")).message_post(
             body="Automatic reminder",

@@ -1,5 +1,5 @@
 from odoo import http
-from odoo.exceptions import AccessError, MissingError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 from odoo.tools import email_normalize, plaintext2html
 
@@ -9,6 +9,8 @@ from odoo.addons.portal.controllers.portal import (
 )
 
 TICKETS_PER_PAGE = 20
+# A field hidden from people: whoever fills it in is a robot.
+HONEYPOT_FIELD = "fax_number"
 
 
 class SupportPortal(CustomerPortal):
@@ -134,31 +136,70 @@ class SupportPortal(CustomerPortal):
         """The public web form: anyone, with an email address, opens a ticket."""
         values = {"error": {}, "post": post}
         if request.httprequest.method == "POST":
+            if post.get(HONEYPOT_FIELD):
+                # Only robots fill the hidden field: thank them, keep nothing.
+                return request.render("crm_support.web_form_ticket_done", {})
             email = email_normalize(post.get("email") or "")
+            name = (post.get("name") or "").strip()
             if not email:
                 values["error"]["email"] = request.env._(
                     "Give an email address we can answer to."
                 )
-            contact = (post.get("contact_name") or "").strip()
-            ticket = email and self._ticket_from_form(
-                post,
-                values["error"],
-                partner_email=f'"{contact}" <{email}>' if contact else email,
-                channel="web",
-            )
-            if ticket:
-                if post.get("newsletter"):
-                    # Asked on a public form: pending until confirmed by email.
-                    request.env["crm.consent"].sudo()._request_double_opt_in(
-                        ticket.partner_id,
-                        "marketing_email",
-                        source="web_form",
-                        ip=request.httprequest.remote_addr,
-                    )
-                return request.render(
-                    "crm_support.web_form_ticket_done", {"ticket": ticket}
+            if not name:
+                values["error"]["name"] = request.env._("Tell us what it is about.")
+            if values["error"]:
+                return request.render("crm_support.web_form_ticket", values)
+            ip = request.httprequest.remote_addr
+            try:
+                ticket = request.env["crm.ticket"]._web_form_create(
+                    name,
+                    plaintext2html(post.get("description") or ""),
+                    email,
+                    (post.get("contact_name") or "").strip(),
+                    ip,
                 )
+            except UserError as error:
+                values["error"]["form"] = str(error)
+                return request.render("crm_support.web_form_ticket", values)
+            if post.get("newsletter"):
+                # Asked on a public form: pending until confirmed by email.
+                # sudo: the public user records a pending consent, nothing more.
+                partner = ticket.partner_id or request.env["res.partner"].sudo().search(
+                    [("email_normalized", "=", email)], limit=1
+                )
+                request.env["crm.consent"].sudo()._request_double_opt_in(
+                    partner, "marketing_email", source="web_form", ip=ip
+                )
+            return request.render(
+                "crm_support.web_form_ticket_done",
+                {"ticket": ticket, "unconfirmed": ticket.web_unconfirmed},
+            )
         return request.render("crm_support.web_form_ticket", values)
+
+    @http.route(
+        "/support/confirm/<int:ticket_id>",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        website=True,
+    )
+    def web_form_confirm(self, ticket_id, token=None, **post):
+        """The link of the confirmation mail: a button, so that mail scanners
+        opening links confirm nothing."""
+        # sudo: the token, checked in constant time, is the visitor's right.
+        ticket = request.env["crm.ticket"].sudo().browse(ticket_id).exists()
+        if not ticket or not ticket.web_unconfirmed or not token:
+            return request.render("crm_support.web_form_confirm", {"state": "invalid"})
+        if request.httprequest.method == "POST":
+            done = ticket._web_confirm(token)
+            return request.render(
+                "crm_support.web_form_confirm",
+                {"state": "done" if done else "invalid", "ticket": ticket},
+            )
+        return request.render(
+            "crm_support.web_form_confirm",
+            {"state": "ask", "ticket_id": ticket.id, "token": token},
+        )
 
     @http.route(
         ["/my/support/articles", "/my/support/articles/<int:article_id>"],

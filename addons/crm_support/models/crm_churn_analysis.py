@@ -8,11 +8,12 @@ class CrmChurnAnalysis(models.AbstractModel):
 
     @api.model
     def _churn_signals(self, partners):
-        """Support feeds churn: SLA breaches and unhappy ratings over 90 days."""
+        """Support feeds churn: SLA breaches and unhappy ratings over 90 days, on
+        the tickets of the company being scored."""
         signals = super()._churn_signals(partners)
         since = fields.Datetime.now() - timedelta(days=90)
         Partner = self.env["res.partner"]
-        breaches = Partner._support_breaches(partners, since)
+        breaches = Partner._support_breaches(partners, since, self.env.company)
         for partner_id, count in breaches.items():
             signals[partner_id].append(
                 (
@@ -23,7 +24,7 @@ class CrmChurnAnalysis(models.AbstractModel):
                     ),
                 )
             )
-        satisfaction = Partner._support_satisfaction(partners, since)
+        satisfaction = Partner._support_satisfaction(partners, since, self.env.company)
         for partner_id, percent in satisfaction.items():
             if percent < 50:
                 signals[partner_id].append(

@@ -1,10 +1,11 @@
 import re
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, email_normalize
+from odoo.tools import SQL, consteq, email_normalize
 
 PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Urgent")]
 CHANNELS = [
@@ -23,6 +24,9 @@ SLA_STATUSES = [
 ]
 # "[TCK-00042]" in a subject: how replies stripped of their headers find their ticket.
 SUBJECT_NUMBER = re.compile(r"\[([^\[\]\s]{3,30})\]")
+# Web tickets accepted per hour from one address / one IP (ir.config_parameter).
+WEB_LIMIT_EMAIL_PARAM = "crm_support.web_form_limit_per_email"
+WEB_LIMIT_IP_PARAM = "crm_support.web_form_limit_per_ip"
 
 
 class CrmTicket(models.Model):
@@ -75,6 +79,7 @@ class CrmTicket(models.Model):
         compute="_compute_skill_ids",
         store=True,
         readonly=False,
+        groups="base.group_user",
     )
     partner_id = fields.Many2one("res.partner", string="Customer", tracking=True)
     commercial_partner_id = fields.Many2one(
@@ -97,7 +102,9 @@ class CrmTicket(models.Model):
         index=True,
         domain=[("share", "=", False)],
     )
-    routing_reason = fields.Text(readonly=True, copy=False)
+    # Internal fields below carry groups: portal customers read the ticket over RPC
+    # too, and see only what their portal page shows.
+    routing_reason = fields.Text(readonly=True, copy=False, groups="base.group_user")
     color = fields.Integer()
     date_open = fields.Datetime(
         string="Opened On",
@@ -110,7 +117,11 @@ class CrmTicket(models.Model):
     date_closed = fields.Datetime(string="Resolved On", readonly=True, copy=False)
     # SLA: deadlines in the team's working time, paused while waiting on the customer.
     sla_policy_id = fields.Many2one(
-        "crm.sla.policy", string="SLA Policy", readonly=True, copy=False
+        "crm.sla.policy",
+        string="SLA Policy",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
     )
     sla_response_deadline = fields.Datetime(readonly=True, copy=False)
     sla_resolution_deadline = fields.Datetime(readonly=True, copy=False)
@@ -134,16 +145,30 @@ class CrmTicket(models.Model):
         index="btree_not_null",
         help="The next deadline still to meet.",
     )
-    sla_paused_since = fields.Datetime(readonly=True, copy=False)
-    sla_paused_hours = fields.Float(readonly=True, copy=False)
+    sla_paused_since = fields.Datetime(
+        readonly=True, copy=False, groups="base.group_user"
+    )
+    sla_paused_hours = fields.Float(readonly=True, copy=False, groups="base.group_user")
     # Each deadline warns once and escalates once.
-    sla_warned_deadline = fields.Datetime(readonly=True, copy=False)
-    sla_escalated_deadline = fields.Datetime(readonly=True, copy=False)
+    sla_warned_deadline = fields.Datetime(
+        readonly=True, copy=False, groups="base.group_user"
+    )
+    sla_escalated_deadline = fields.Datetime(
+        readonly=True, copy=False, groups="base.group_user"
+    )
     response_hours = fields.Float(
-        string="Hours to First Response", readonly=True, copy=False, aggregator="avg"
+        string="Hours to First Response",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        groups="base.group_user",
     )
     resolution_hours = fields.Float(
-        string="Hours to Resolution", readonly=True, copy=False, aggregator="avg"
+        string="Hours to Resolution",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        groups="base.group_user",
     )
     article_ids = fields.Many2many(
         "crm.ticket.article",
@@ -151,16 +176,36 @@ class CrmTicket(models.Model):
         "ticket_id",
         "article_id",
         string="Articles",
+        groups="base.group_user",
     )
     suggested_article_ids = fields.Many2many(
         "crm.ticket.article",
         string="Suggested Articles",
         compute="_compute_suggested_article_ids",
+        groups="base.group_user",
     )
     invoice_ids = fields.Many2many(
-        "account.move", string="Invoices", readonly=True, copy=False
+        "account.move",
+        string="Invoices",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
     )
-    invoice_count = fields.Integer(compute="_compute_invoice_count")
+    invoice_count = fields.Integer(
+        compute="_compute_invoice_count", groups="base.group_user"
+    )
+    # Public web form: who sent it, and whether the sender proved the address.
+    web_sender_ip = fields.Char(
+        string="Sender IP", readonly=True, copy=False, groups="base.group_user"
+    )
+    web_confirm_token = fields.Char(copy=False, groups="base.group_system")
+    web_unconfirmed = fields.Boolean(
+        string="Sender Not Confirmed",
+        readonly=True,
+        copy=False,
+        help="Sent from the public form with the address of an existing contact: "
+        "attached to them once the address confirms it.",
+    )
 
     # ------------------------------------------------------------
     # Computes
@@ -271,8 +316,10 @@ class CrmTicket(models.Model):
                 vals["number"] = self.env["ir.sequence"].next_by_code("crm.ticket")
             context = self.env.context
             email = vals.get("partner_email") or context.get("default_partner_email")
-            if email and not (
-                vals.get("partner_id") or context.get("default_partner_id")
+            if (
+                email
+                and not vals.get("web_unconfirmed")
+                and not (vals.get("partner_id") or context.get("default_partner_id"))
             ):
                 # Web form, email and API tickets get their customer by email.
                 vals["partner_id"] = (
@@ -828,6 +875,107 @@ class CrmTicket(models.Model):
                     )
                 )
             tickets.write({"stage_id": stage.id})
+
+    # ------------------------------------------------------------
+    # Public web form
+    # ------------------------------------------------------------
+
+    @api.model
+    def _web_form_check_rate(self, email, ip):
+        """Refuse a flood: too many web tickets from one address or one IP."""
+        since = fields.Datetime.now() - timedelta(hours=1)
+        param = self.env["ir.config_parameter"].sudo().get_param
+        limits = (
+            ("partner_email", email, int(param(WEB_LIMIT_EMAIL_PARAM, 3))),
+            ("web_sender_ip", ip, int(param(WEB_LIMIT_IP_PARAM, 10))),
+        )
+        # sudo: counts only, across tickets the public user cannot read.
+        Ticket = self.sudo().with_context(active_test=False)
+        for field, value, limit in limits:
+            if not value:
+                continue
+            recent = Ticket.search_count(
+                [
+                    ("channel", "=", "web"),
+                    ("create_date", ">=", since),
+                    (field, "=ilike", value),
+                ],
+                limit=limit,
+            )
+            if recent >= limit:
+                raise UserError(
+                    self.env._(
+                        "We received several requests from you within the hour; "
+                        "please wait a little before sending another one."
+                    )
+                )
+
+    @api.model
+    def _web_form_create(self, name, description, email, contact_name, ip):
+        """Open a ticket from the public form; return it.
+
+        An unknown address gets its contact at once. The address of an existing
+        contact proves nothing: the ticket stays apart from them, and from their
+        company's tickets, until a link sent to that address confirms it.
+        """
+        self._web_form_check_rate(email, ip)
+        # sudo: the public user finds contacts by email only to keep them apart.
+        known = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("email_normalized", "=", email)], limit=1)
+        )
+        vals = {
+            "name": name,
+            "description": description,
+            "partner_email": f'"{contact_name}" <{email}>' if contact_name else email,
+            "channel": "web",
+            "web_sender_ip": ip,
+        }
+        if known:
+            vals.update(web_unconfirmed=True, web_confirm_token=uuid.uuid4().hex)
+        ticket = self.sudo().create(vals)
+        if known:
+            ticket._web_send_confirmation(email)
+        return ticket
+
+    def _web_send_confirmation(self, email):
+        """Ask the address to confirm; the mail quotes nothing of the request."""
+        self.ensure_one()
+        template = self.env.ref("crm_support.mail_template_ticket_confirm_sender")
+        template.sudo().send_mail(
+            self.id,
+            email_values={"email_to": email, "recipient_ids": []},
+            force_send=False,
+        )
+
+    def _web_confirm(self, token):
+        """Attach the ticket to the contact owning its address; True when done."""
+        self.ensure_one()
+        ticket = self.sudo()
+        if not (
+            ticket.web_unconfirmed
+            and ticket.web_confirm_token
+            and token
+            and consteq(ticket.web_confirm_token, token)
+        ):
+            return False
+        email = email_normalize(ticket.partner_email)
+        partner = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("email_normalized", "=", email)], limit=1)
+        ) or self.env["res.partner"].sudo().find_or_create(ticket.partner_email)
+        ticket.write(
+            {
+                "partner_id": partner.id,
+                "web_unconfirmed": False,
+                "web_confirm_token": False,
+            }
+        )
+        ticket.message_subscribe(partner_ids=partner.ids)
+        ticket._send_stage_emails()
+        return True
 
     def action_create_invoice(self):
         self.ensure_one()

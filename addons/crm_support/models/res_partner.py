@@ -46,8 +46,10 @@ class ResPartner(models.Model):
             partner.customer_ticket_csat = satisfaction.get(entity.id, 0.0)
 
     @api.model
-    def _support_breaches(self, entities, since):
-        """{commercial partner id: tickets opened since ``since`` that failed SLA}."""
+    def _support_breaches(self, entities, since, company=None):
+        """{commercial partner id: tickets opened since ``since`` that failed SLA},
+        of ``company`` only when given."""
+        company_domain = [("company_id", "=", company.id)] if company else []
         return {
             partner.id: count
             for partner, count in self.env["crm.ticket"]
@@ -57,6 +59,7 @@ class ResPartner(models.Model):
                     ("commercial_partner_id", "in", entities.ids),
                     ("sla_status", "=", "failed"),
                     ("create_date", ">=", since),
+                    *company_domain,
                 ],
                 ["commercial_partner_id"],
                 ["__count"],
@@ -64,8 +67,9 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _support_satisfaction(self, entities, since=None):
-        """{commercial partner id: % satisfied} of the ratings of their tickets."""
+    def _support_satisfaction(self, entities, since=None, company=None):
+        """{commercial partner id: % satisfied} of the ratings of their tickets,
+        of ``company`` only when given."""
         if not entities:
             return {}
         self.env["crm.ticket"].flush_model(["commercial_partner_id"])
@@ -82,11 +86,13 @@ class ResPartner(models.Model):
                AND rating.consumed AND rating.rating > 0
                AND ticket.commercial_partner_id IN %(partners)s
                AND (%(since)s::timestamp IS NULL OR rating.write_date >= %(since)s)
+               AND (%(company)s::int IS NULL OR ticket.company_id = %(company)s)
              GROUP BY ticket.commercial_partner_id
             """,
                 satisfied=RATING_LIMIT_SATISFIED,
                 partners=tuple(entities.ids),
                 since=since,
+                company=company.id if company else None,
             )
         )
         return {partner_id: round(float(value), 1) for partner_id, value in rows}

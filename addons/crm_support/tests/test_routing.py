@@ -55,12 +55,21 @@ class TestTicketRouting(CrmSupportCommon):
         )
         # No skill asked: the lightest load wins (agent 1 has nothing yet).
         self.assertEqual(self._ticket().user_id, self.agent_1)
-        # Loads now equal (one normal ticket each): in turn after the last one.
-        turns = [self._ticket().user_id for _i in range(3)]
+
+    def test_equal_loads_go_in_turn_after_the_last_assignee(self):
+        for agent in (self.agent_1, self.agent_2, self.agent_3):
+            self._ticket(user_id=agent.id)
+        self.team.last_user_id = self.agent_2
+        # All three carry one ticket: agent 3 comes after agent 2. Then agents 1
+        # and 2 tie on load: agent 1 comes after agent 3; agent 2 is left lightest.
+        tickets = [self._ticket() for _i in range(3)]
         self.assertEqual(
-            self.env["res.users"].union(*turns),
-            self.agent_1 | self.agent_2 | self.agent_3,
+            [ticket.user_id for ticket in tickets],
+            [self.agent_3, self.agent_1, self.agent_2],
         )
+        self.assertIn("next in turn", tickets[0].routing_reason)
+        self.assertIn("next in turn", tickets[1].routing_reason)
+        self.assertEqual(self.team.last_user_id, self.agent_2)
 
     def test_workload_weighs_priority(self):
         # Open tickets weigh 1 + priority: agent 1 and 2 carry 4, agent 3 carries 1.
@@ -96,7 +105,8 @@ class TestTicketRouting(CrmSupportCommon):
         )
         self.agent_1.active = False
         ticket = self._ticket(category_id=self.hardware.id)
-        self.assertNotIn(ticket.user_id, self.agent_1 | self.agent_2)
+        # Nobody left with the skill: the one agent at work takes it.
+        self.assertEqual(ticket.user_id, self.agent_3)
 
     def test_assignment_queries_do_not_grow_with_the_batch(self):
         queries = []

@@ -55,3 +55,29 @@ class TestSupportSecurity(CrmSupportCommon):
         self._ticket()
         with self.assertRaises(AccessError):
             self.env["crm.ticket"].with_user(self.employee).search([])
+
+    def test_sla_report_keeps_to_the_managers_companies(self):
+        ours = self._ticket()
+        other_team = (
+            self.env["crm.support.team"]
+            .with_company(self.other_company)
+            .create({"name": "Other company desk", "company_id": self.other_company.id})
+        )
+        theirs = (
+            self.env["crm.ticket"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "name": "Elsewhere",
+                    "team_id": other_team.id,
+                    "company_id": self.other_company.id,
+                }
+            )
+        )
+        self.assertEqual(self.leader.company_ids, self.company)
+        rows = (
+            self.env["crm.ticket.sla.report"]
+            .with_user(self.leader)
+            .search([("ticket_id", "in", (ours | theirs).ids)])
+        )
+        self.assertEqual(rows.ticket_id, ours)
