@@ -1,7 +1,7 @@
 {
     "name": "CRM Core: Customer 360°",
     "summary": "Customer 360° view and interaction timeline across every channel",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-suite/crm-suite",
     "author": "CRM Suite",

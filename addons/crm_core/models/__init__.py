@@ -16,3 +16,6 @@ from . import crm_audit_rule
 from . import crm_audit_log
 from . import base
 from . import res_users
+from . import crm_privacy_suppression
+from . import mail_thread_blacklist
+from . import mail_thread_phone

@@ -2,6 +2,34 @@ from odoo import api, models
 
 # Values the audit log keeps as "changed" without copying them.
 UNLOGGED_TYPES = ("binary", "html")
+# Secrets are never copied into the log: that they changed is all it keeps. A
+# field is secret when one of the words of its name (split on "_") is one of
+# these: api_key, access_token, totp_secret, new_password; not "monkey_count".
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "apikey",
+        "apikeys",
+        "credential",
+        "credentials",
+    }
+)
+CHANGED = "(changed)"
+
+
+def is_secret_field(field):
+    """Whether the audit log may keep only that ``field`` changed: a password,
+    secret, token or key by its name, or any field restricted by ``groups``."""
+    return bool(field.groups) or not SECRET_WORDS.isdisjoint(
+        field.name.lower().split("_")
+    )
 
 
 class Base(models.AbstractModel):
@@ -17,12 +45,19 @@ class Base(models.AbstractModel):
         return operation in self.env["crm.audit.rule"]._operations(self._name)
 
     def _crm_audit_values(self, names):
+        # Values never copied: secrets, and files or rich text (too big).
+        markers = {}
+        for name in names:
+            if is_secret_field(self._fields[name]):
+                markers[name] = CHANGED
+            elif self._fields[name].type in UNLOGGED_TYPES:
+                markers[name] = "…"
         values = {}
         for record in self:
             values[record.id] = {
                 name: (
-                    "…"
-                    if self._fields[name].type in UNLOGGED_TYPES
+                    markers[name]
+                    if name in markers
                     else self._fields[name].convert_to_read(
                         record[name], record, use_display_name=False
                     )
@@ -58,7 +93,8 @@ class Base(models.AbstractModel):
             changed = {
                 name: [old_values[name], new_values[name]]
                 for name in names
-                if old_values[name] != new_values[name] or old_values[name] == "…"
+                if old_values[name] != new_values[name]
+                or old_values[name] in ("…", CHANGED)
             }
             if changed:
                 changes[record_id] = changed

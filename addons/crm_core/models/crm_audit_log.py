@@ -18,7 +18,15 @@ class CrmAuditLog(models.Model):
     _rec_name = "model"
 
     date = fields.Datetime(required=True, readonly=True, index=True)
-    user_id = fields.Many2one("res.users", string="User", readonly=True, index=True)
+    user_id = fields.Many2one(
+        "res.users", string="User", readonly=True, index=True, ondelete="set null"
+    )
+    user_name = fields.Char(
+        string="Acted As",
+        readonly=True,
+        help="Name and login of the user who acted, as they were then: the entry "
+        "still says who acted once the user is deleted.",
+    )
     model = fields.Char(required=True, readonly=True, index=True)
     model_name = fields.Char(string="Model Name", compute="_compute_model_name")
     operation = fields.Selection(
@@ -74,13 +82,18 @@ class CrmAuditLog(models.Model):
         self.env.execute_query(
             SQL(
                 """
-            INSERT INTO crm_audit_log (date, user_id, model, operation, res_ids,
-                                       record_count, field_names, changes, company_id,
-                                       create_uid, create_date, write_uid, write_date)
-            VALUES (NOW() AT TIME ZONE 'UTC', %(uid)s, %(model)s, %(operation)s,
-                    %(res_ids)s::jsonb, %(count)s, %(field_names)s, %(changes)s::jsonb,
-                    %(company)s, %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
-                    NOW() AT TIME ZONE 'UTC')
+            INSERT INTO crm_audit_log (date, user_id, user_name, model, operation,
+                                       res_ids, record_count, field_names, changes,
+                                       company_id, create_uid, create_date, write_uid,
+                                       write_date)
+            VALUES (NOW() AT TIME ZONE 'UTC', %(uid)s,
+                    (SELECT partner.name || ' (' || users.login || ')'
+                       FROM res_users users
+                       JOIN res_partner partner ON partner.id = users.partner_id
+                      WHERE users.id = %(uid)s),
+                    %(model)s, %(operation)s, %(res_ids)s::jsonb, %(count)s,
+                    %(field_names)s, %(changes)s::jsonb, %(company)s, %(uid)s,
+                    NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC')
             """,
                 uid=self.env.uid,
                 model=records._name,

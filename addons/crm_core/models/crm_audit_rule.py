@@ -3,6 +3,21 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 OPERATIONS = ("create", "write", "unlink", "read")
+# Technical models are Odoo's own machinery: views, actions, parameters, files, keys.
+TECHNICAL_PREFIXES = ("ir.", "base.", "bus.")
+UNAUDITABLE_MODELS = {
+    "crm.audit.log",
+    "res.users.apikeys",
+    "res.users.log",
+    "auth_totp.device",
+}
+
+
+def is_auditable(model_name):
+    """Whether an audit rule may name the model."""
+    return not (
+        model_name in UNAUDITABLE_MODELS or model_name.startswith(TECHNICAL_PREFIXES)
+    )
 
 
 class CrmAuditRule(models.Model):
@@ -17,7 +32,16 @@ class CrmAuditRule(models.Model):
         string="Model",
         required=True,
         ondelete="cascade",
-        domain=[("transient", "=", False), ("model", "!=", "crm.audit.log")],
+        domain=[
+            ("transient", "=", False),
+            ("model", "not in", sorted(UNAUDITABLE_MODELS)),
+            "!",
+            ("model", "=like", "ir.%"),
+            "!",
+            ("model", "=like", "base.%"),
+            "!",
+            ("model", "=like", "bus.%"),
+        ],
     )
     model = fields.Char(related="model_id.model", store=True, string="Technical Name")
     active = fields.Boolean(default=True)
@@ -45,11 +69,23 @@ class CrmAuditRule(models.Model):
                         model=rule.model_id.name,
                     )
                 )
+            if not is_auditable(rule.model):
+                raise ValidationError(
+                    self.env._(
+                        "%(model)s cannot be audited: it is one of Odoo's technical "
+                        "models (views, actions, settings, files, keys), and its "
+                        "values may be secrets. Audit the business records instead.",
+                        model=rule.model_id.name,
+                    )
+                )
 
     @api.model
     @tools.ormcache("model_name")
     def _operations(self, model_name):
         """The audited operations of a model, cached until a rule changes."""
+        if not is_auditable(model_name):
+            # Rules made before technical models were refused log nothing.
+            return frozenset()
         self.flush_model()
         rows = self.env.execute_query(
             SQL(

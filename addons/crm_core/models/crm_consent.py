@@ -1,7 +1,7 @@
 import uuid
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, consteq
 
 CHANNELS = [
@@ -11,19 +11,23 @@ CHANNELS = [
     ("phone", "Phone"),
     ("post", "Post"),
 ]
+# Recorded only by the website's own flows (the web form, the emailed link).
+SYSTEM_SOURCES = ("web_form", "double_opt_in")
 
 
 class CrmConsent(models.Model):
     """One entry of the consent ledger.
 
     The ledger is append-only: a change of mind adds an entry, and the latest
-    entry for a person, purpose and channel is what holds. Nobody edits or
-    deletes entries through the ORM; only an erasure anonymises them.
+    entry for a person, purpose and channel is what holds, by the order of
+    recording (the id), whatever a clock said. An entry is dated the moment it
+    is recorded and signed by whoever recorded it. Nobody edits or deletes
+    entries through the ORM; only an erasure anonymises them.
     """
 
     _name = "crm.consent"
     _description = "Consent Record"
-    _order = "date desc, id desc"
+    _order = "id desc"
     _rec_name = "purpose_id"
     _check_company_auto = True
 
@@ -75,9 +79,19 @@ class CrmConsent(models.Model):
     document = fields.Binary(attachment=True, help="Signed form or recording.")
     document_name = fields.Char()
     user_id = fields.Many2one(
-        "res.users", string="Recorded By", default=lambda self: self.env.user
+        "res.users",
+        string="Recorded By",
+        readonly=True,
+        default=lambda self: self.env.user,
+        help="Who recorded the entry; set by the system.",
     )
-    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    date = fields.Datetime(
+        required=True,
+        readonly=True,
+        default=fields.Datetime.now,
+        index=True,
+        help="When the entry was recorded; set by the system.",
+    )
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
     )
@@ -85,13 +99,33 @@ class CrmConsent(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        now = fields.Datetime.now()
+        # Defaults count too: a caller may pass them in the context.
+        defaults = self.default_get(["state", "source"])
         for vals in vals_list:
-            if vals.get("state") == "pending":
-                vals.setdefault("access_token", uuid.uuid4().hex)
+            for name, value in defaults.items():
+                vals.setdefault(name, value)
+            pending = vals["state"] == "pending"
+            # Only the system's flows run in superuser mode: RPC callers never do.
+            if (pending or vals["source"] in SYSTEM_SOURCES) and not self.env.su:
+                raise AccessError(
+                    self.env._(
+                        "Pending consents and consents from the web form or the "
+                        "emailed confirmation link are recorded by the website "
+                        "only; record what the person told you with another source "
+                        "(email, phone call, in person, signed document)."
+                    )
+                )
+            # The ledger's order is the order of recording: no backdating.
+            vals["date"] = now
+            vals["user_id"] = self.env.uid
+            # The confirmation link's token is the system's, never the caller's.
+            vals["access_token"] = uuid.uuid4().hex if pending else False
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.context.get("crm_privacy_erasure"):
+        # Only the erasure engine (in superuser mode) anonymises entries.
+        if not (self.env.su and self.env.context.get("crm_privacy_erasure")):
             raise UserError(
                 self.env._(
                     "Consent history cannot be changed: record a new entry instead "
@@ -127,7 +161,7 @@ class CrmConsent(models.Model):
              WHERE partner_id IN %(partners)s
                AND purpose_id = %(purpose)s
                AND channel IN %(channels)s
-             ORDER BY partner_id, date DESC, id DESC
+             ORDER BY partner_id, id DESC
             """,
                     partners=tuple(partners.ids),
                     purpose=purpose.id,
@@ -193,7 +227,7 @@ class CrmConsent(models.Model):
                 ("partner_id", "=", entry.partner_id.id),
                 ("purpose_id", "=", entry.purpose_id.id),
                 ("source", "=", "double_opt_in"),
-                ("date", ">=", entry.date),
+                ("id", ">", entry.id),
             ],
             limit=1,
         )
@@ -214,7 +248,6 @@ class CrmConsent(models.Model):
                 "legal_basis": "consent",
                 "ip_address": ip,
                 "company_id": entry.company_id.id,
-                "user_id": False,
                 "proof": self.env._(
                     "Confirmed by the link emailed for the request of %(date)s.",
                     date=entry.date,

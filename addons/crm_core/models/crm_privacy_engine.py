@@ -1,16 +1,40 @@
 import json
+import logging
 import re
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize_all, escape_psql, split_every
 
-# Accounting records are fiscal records: erasure and its final sweep leave them
-# as issued, and the report says so.
+try:
+    import phonenumbers
+except ImportError:  # phone_validation works without it: digits as typed only
+    phonenumbers = None
+
+_logger = logging.getLogger(__name__)
+
+# Accounting records are fiscal records: erasure leaves them as issued, and the
+# verification scan names them as kept.
 FISCAL_TABLE_PREFIX = "account_"
 ERASED = "[erased]"
-# Shorter values (initials, short numbers) would match unrelated text.
-MIN_NEEDLE_LENGTH = 5
+# Shorter values would match unrelated text: an email needs its "@" and this
+# many characters, a phone number this many digits.
+MIN_EMAIL_LENGTH = 6
+MIN_PHONE_DIGITS = 8
+# What people put between the digits of a phone number, at most a few at a time.
+PHONE_SEPARATOR = r"(?:[\s./()\-]|&nbsp;|&#160;){0,3}"
+# A phone number is never the middle or the end of a longer run of digits.
+PHONE_START = r"(?<![\d+])(?<!\d[./\-])"
+PHONE_END = r"(?!\d)(?![./\-]\d)"
+# An email address is a whole token, not the tail or head of a longer one.
+EMAIL_START = r"(?<![\w.%+\-])"
+EMAIL_END = r"(?![\w\-]|\.\w)"
+
+
+def _long_enough(number):
+    """Whether ``number`` has enough digits to name one phone line."""
+    return len(re.sub(r"\D", "", number)) >= MIN_PHONE_DIGITS
+
 
 PARTNER_EXPORT_FIELDS = [
     "name",
@@ -61,7 +85,9 @@ class CrmPrivacyEngine(models.AbstractModel):
     ``_privacy_specs``; later addons append theirs, so export and erasure
     follow every installed module. Mail (messages, tracking values,
     followers, notifications), activities and attachments of the records
-    found are handled here for all of them.
+    found are handled here for all of them. Other records' free text is only
+    touched in the columns ``_privacy_text_fields`` lists, and only where it
+    quotes the person's email address or phone number.
     """
 
     _name = "crm.privacy.engine"
@@ -72,7 +98,9 @@ class CrmPrivacyEngine(models.AbstractModel):
         """Describe what each model holds about a person.
 
         A spec is a dict: ``model``; ``partner_field``, the field pointing to
-        the person; ``domain``, optional; ``export``, the fields exported;
+        the person; ``email_field``, optional, a normalised email field that
+        also makes a record theirs when it points to nobody; ``domain``,
+        optional; ``export``, the fields exported;
         ``erase``: ``"anonymize"`` (with ``values`` to write), ``"delete"``, or
         ``"keep"`` (with the ``reason`` given in the erasure report).
         """
@@ -81,6 +109,7 @@ class CrmPrivacyEngine(models.AbstractModel):
             {
                 "model": "crm.lead",
                 "partner_field": "partner_id",
+                "email_field": "email_normalized",
                 "export": [
                     "name",
                     "type",
@@ -202,6 +231,25 @@ class CrmPrivacyEngine(models.AbstractModel):
             },
         ]
 
+    @api.model
+    def _privacy_text_fields(self):
+        """The business text columns of other records where the person may be
+        quoted: [(model, field)].
+
+        Only whole email addresses and phone numbers are replaced there, never
+        a name. Later addons append their own; only stored, untranslated
+        char, text and html fields qualify.
+        """
+        return [
+            ("crm.lead", "name"),
+            ("crm.lead", "description"),
+            ("crm.lead", "email_cc"),
+            ("crm.interaction", "name"),
+            ("crm.interaction", "description"),
+            ("calendar.event", "name"),
+            ("calendar.event", "description"),
+        ]
+
     # ------------------------------------------------------------
     # Finding the data
     # ------------------------------------------------------------
@@ -217,11 +265,44 @@ class CrmPrivacyEngine(models.AbstractModel):
         )
 
     @api.model
+    def _check_subject(self, subject):
+        """Refuse people who use this database and the database's companies."""
+        _ = self.env._
+        if employees := subject.user_ids.filtered(lambda user: not user.share):
+            raise UserError(
+                _(
+                    "%(names)s use this database; archive their user accounts and "
+                    "handle their data under your employee policy.",
+                    names=", ".join(employees.mapped("name")),
+                )
+            )
+        # sudo: the companies' names are only quoted back to the officer.
+        companies = (
+            self.env["res.company"].sudo().search([("partner_id", "in", subject.ids)])
+        )
+        if companies:
+            raise UserError(
+                _(
+                    "%(companies)s are companies of this database; they cannot be "
+                    "erased or exported.",
+                    companies=", ".join(companies.mapped("name")),
+                )
+            )
+
+    @api.model
     def _spec_records(self, spec, subject):
         Model = self.env[spec["model"]].sudo().with_context(active_test=False)
-        return Model.search(
-            [(spec["partner_field"], "in", subject.ids)] + spec.get("domain", [])
-        )
+        domain = [(spec["partner_field"], "in", subject.ids)]
+        emails = [email for email in subject.mapped("email_normalized") if email]
+        if spec.get("email_field") and emails:
+            domain = [
+                "|",
+                *domain,
+                "&",
+                (spec["partner_field"], "=", False),
+                (spec["email_field"], "in", emails),
+            ]
+        return Model.search(domain + spec.get("domain", []))
 
     @api.model
     def _collect(self, subject):
@@ -244,21 +325,364 @@ class CrmPrivacyEngine(models.AbstractModel):
         return domain or [("id", "=", 0)]
 
     @api.model
-    def _messages(self, subject, records_by_model):
-        domain = self._thread_domain(records_by_model)
-        return (
-            self.env["mail.message"]
-            .sudo()
-            .search(["|", ("author_id", "in", subject.ids), *domain])
+    def _messages(self, subject, records_by_model, tokens=None):
+        """Messages on their records, and those they wrote anywhere."""
+        Message = self.env["mail.message"].sudo()
+        messages = Message.search(
+            [
+                "|",
+                ("author_id", "in", subject.ids),
+                *self._thread_domain(records_by_model),
+            ]
         )
+        if tokens and tokens["emails"]:
+            # Emails they sent from an address no contact matched.
+            candidates = Message.search(
+                ["|"] * (len(tokens["emails"]) - 1)
+                + [("email_from", "ilike", email) for email in tokens["emails"]]
+            )
+            messages |= candidates.filtered(
+                lambda message: tokens["email_re"].search(message.email_from or "")
+            )
+        return messages
+
+    # ------------------------------------------------------------
+    # Email addresses and phone numbers
+    # ------------------------------------------------------------
+
+    @api.model
+    def _phone_forms(self, partner, number):
+        """How ``number`` is commonly written, as digit strings.
+
+        Returns a dict: ``e164`` (or False), ``international`` ({(country code,
+        national significant number)}), ``national`` (national format, trunk 0
+        + national number, national number alone), ``typed`` (the digits as
+        typed), ``prefilter`` (digit strings one of which any written form
+        contains) and ``texts`` (exact forms, lower case, for the verification
+        scan).
+        """
+        number = number.strip()
+        typed = re.sub(r"\D", "", number)
+        forms = {
+            "e164": False,
+            "international": set(),
+            "national": set(),
+            "typed": {typed},
+            "prefilter": {typed},
+            "texts": {number.lower(), typed},
+        }
+        e164 = partner._phone_format(number=number, force_format="E164")
+        if e164 and phonenumbers:
+            parsed = phonenumbers.parse(e164)
+            code = str(parsed.country_code)
+            national = phonenumbers.national_significant_number(parsed)
+            national_format = phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.NATIONAL
+            )
+            forms["e164"] = e164
+            forms["international"].add((code, national))
+            forms["national"] |= {
+                re.sub(r"\D", "", national_format),
+                f"0{national}",
+                national,
+            }
+            forms["prefilter"].add(national)
+            forms["texts"] |= {
+                e164,
+                f"00{code}{national}",
+                national_format,
+                phonenumbers.format_number(
+                    parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+                ),
+                re.sub(r"\D", "", national_format),
+                f"0{national}",
+            }
+        elif e164:
+            forms["e164"] = e164
+            forms["texts"].add(e164)
+        forms["international"] = {
+            (code, national)
+            for code, national in forms["international"]
+            if _long_enough(code + national)
+        }
+        for key in ("national", "typed", "texts"):
+            forms[key] = {value for value in forms[key] if _long_enough(value)}
+        # The prefilter may be looser than the match, never stricter.
+        forms["prefilter"] = {value for value in forms["prefilter"] if len(value) >= 4}
+        return forms
+
+    @api.model
+    def _tokens(self, subject):
+        """The person's email addresses and phone numbers, and how to find them.
+
+        Names are never used: they are not unique and they are words of the
+        language. Returns a dict: ``emails``, ``numbers`` (E.164), ``digits``
+        (SQL prefilter), ``texts`` (exact lower-case needles for the
+        verification scan), and the compiled ``email_re`` and ``phone_re``
+        (None when there is nothing to look for).
+        """
+        emails, numbers, digits, texts = set(), set(), set(), set()
+        international, national, typed = set(), set(), set()
+        for partner in subject:
+            for email in [*email_normalize_all(partner.email or "")] + [
+                partner.email_normalized
+            ]:
+                if email and "@" in email.strip("@") and len(email) >= MIN_EMAIL_LENGTH:
+                    emails.add(email.lower())
+            for number in {partner.phone, partner.mobile} - {False, None, ""}:
+                forms = self._phone_forms(partner, number)
+                if forms["e164"]:
+                    numbers.add(forms["e164"])
+                international |= forms["international"]
+                national |= forms["national"]
+                typed |= forms["typed"]
+                if forms["international"] or forms["national"] or forms["typed"]:
+                    digits |= forms["prefilter"]
+                texts |= forms["texts"]
+        flex = PHONE_SEPARATOR.join
+        alternatives = {
+            rf"(?:\+|00){PHONE_SEPARATOR}{flex(code)}{PHONE_SEPARATOR}"
+            rf"(?:\(0\){PHONE_SEPARATOR})?{flex(number)}"
+            for code, number in international
+        }
+        alternatives |= {flex(number) for number in national}
+        alternatives |= {rf"\+?{flex(number)}" for number in typed}
+        phone_re = email_re = None
+        if alternatives:
+            pattern = "|".join(sorted(alternatives, key=len, reverse=True))
+            phone_re = re.compile(f"{PHONE_START}(?:{pattern}){PHONE_END}")
+        if emails:
+            pattern = "|".join(
+                re.escape(email) for email in sorted(emails, key=len, reverse=True)
+            )
+            email_re = re.compile(f"{EMAIL_START}(?:{pattern}){EMAIL_END}", re.I)
+        return {
+            "emails": sorted(emails),
+            "numbers": sorted(numbers),
+            "digits": sorted(digits),
+            "texts": sorted(emails | {text.lower() for text in texts}),
+            "email_re": email_re,
+            "phone_re": phone_re,
+        }
+
+    @api.model
+    def _redact(self, text, tokens):
+        """``text`` with the person's whole email addresses and phone numbers
+        replaced; everything else, their name included, stays."""
+        if not text:
+            return text
+        for regex in (tokens["email_re"], tokens["phone_re"]):
+            if regex:
+                text = regex.sub(ERASED, text)
+        return text
+
+    @api.model
+    def _text_candidates(self, column, tokens):
+        """SQL condition: ``column`` may quote one of the tokens (prefilter)."""
+        conditions = []
+        if tokens["emails"]:
+            conditions.append(
+                SQL(
+                    "%s ILIKE ANY(%s)",
+                    column,
+                    [f"%{escape_psql(email)}%" for email in tokens["emails"]],
+                )
+            )
+        if tokens["digits"]:
+            conditions.append(
+                SQL(
+                    "regexp_replace(%s, '[^0-9]+', '', 'g') LIKE ANY(%s)",
+                    column,
+                    [f"%{digits}%" for digits in tokens["digits"]],
+                )
+            )
+        return SQL("(%s)", SQL(" OR ").join(conditions)) if conditions else None
+
+    @api.model
+    def _replace_in_business_text(self, tokens):
+        """Replace the tokens in the business text columns of other records.
+
+        Candidate rows come from a cheap SQL prefilter; the exact replacement is
+        made in Python and written back in batched, parameterised UPDATEs, so no
+        write override, tracking or audit copies the quoted values elsewhere.
+        Returns {(model, field): rows changed}.
+        """
+        replaced = {}
+        if not (tokens["email_re"] or tokens["phone_re"]):
+            return replaced
+        for model_name, fname in self._privacy_text_fields():
+            if model_name not in self.env:
+                continue
+            Model = self.env[model_name].sudo().with_context(active_test=False)
+            field = Model._fields.get(fname)
+            if not (
+                field
+                and field.store
+                and field.column_type
+                and field.type in ("char", "text", "html")
+                and not field.translate
+                and not Model._abstract
+                and Model._auto
+            ):
+                _logger.warning(
+                    "%s.%s is not a stored, untranslated text field: skipped by "
+                    "erasure.",
+                    model_name,
+                    fname,
+                )
+                continue
+            column = SQL.identifier(fname)
+            condition = self._text_candidates(column, tokens)
+            Model.flush_model([fname])
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT id, %s FROM %s WHERE %s",
+                    column,
+                    SQL.identifier(Model._table),
+                    condition,
+                )
+            )
+            changes = [
+                (record_id, new)
+                for record_id, old in rows
+                if (new := self._redact(old, tokens)) != old
+            ]
+            for batch in split_every(500, changes):
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE %s AS t SET %s = v.value FROM (VALUES %s) "
+                        "AS v(id, value) WHERE t.id = v.id",
+                        SQL.identifier(Model._table),
+                        column,
+                        SQL(", ").join(
+                            SQL("(%s, %s)", record_id, value)
+                            for record_id, value in batch
+                        ),
+                    )
+                )
+            if changes:
+                records = Model.browse([record_id for record_id, _new in changes])
+                records.invalidate_recordset([fname])
+                records.modified([fname])
+                replaced[(model_name, fname)] = len(changes)
+        return replaced
+
+    @api.model
+    def _verify(self, tokens):
+        """Read-only scan: {(table, column): rows} still holding the person's
+        email addresses or phone numbers (in their exact written forms).
+
+        It reads every text column and rewrites nothing; what it finds is for
+        the officer to review, fiscal records being kept by law.
+        """
+        self.env.flush_all()
+        found = {}
+        needles = tokens["texts"]
+        if not needles:
+            return found
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT col.table_name, col.column_name
+              FROM information_schema.columns col
+              JOIN information_schema.tables tab
+                ON tab.table_schema = col.table_schema
+               AND tab.table_name = col.table_name
+             WHERE col.table_schema = current_schema()
+               AND tab.table_type = 'BASE TABLE'
+               AND col.data_type IN ('character varying', 'text', 'jsonb', 'character')
+             ORDER BY col.table_name, col.ordinal_position
+            """
+            )
+        )
+        columns_by_table = {}
+        for table, column in rows:
+            columns_by_table.setdefault(table, []).append(column)
+        for table, columns in columns_by_table.items():
+            counts = self.env.execute_query(
+                SQL(
+                    "SELECT %s FROM %s",
+                    SQL(", ").join(
+                        SQL(
+                            "COUNT(*) FILTER (WHERE %s)",
+                            SQL(" OR ").join(
+                                SQL(
+                                    "strpos(lower(%s::text), %s) > 0",
+                                    SQL.identifier(column),
+                                    needle,
+                                )
+                                for needle in needles
+                            ),
+                        )
+                        for column in columns
+                    ),
+                    SQL.identifier(table),
+                )
+            )[0]
+            for column, count in zip(columns, counts, strict=True):
+                if count:
+                    found[(table, column)] = count
+        return found
 
     # ------------------------------------------------------------
     # Access and portability
     # ------------------------------------------------------------
 
     @api.model
-    def _export(self, partner):
-        """Everything we hold about ``partner`` as a JSON-ready dict."""
+    def _check_exportable(self, partner, company=None):
+        """Refuse what is not one person's own data to hand over."""
+        _ = self.env._
+        partner.ensure_one()
+        # sudo: what is read here is only quoted back to the officer.
+        partner = partner.sudo()
+        self._check_subject(self._subject(partner))
+        if partner.is_company and partner.child_ids.filtered(
+            lambda child: child.type == "contact"
+        ):
+            raise UserError(
+                _(
+                    "%(name)s is an organisation with contacts, who are other "
+                    "people; open the request on the person's own contact.",
+                    name=partner.name,
+                )
+            )
+        if company and partner.company_id and partner.company_id != company:
+            raise UserError(
+                _(
+                    "%(name)s belongs to %(company)s; open the request in that "
+                    "company.",
+                    name=partner.name,
+                    company=partner.company_id.name,
+                )
+            )
+
+    @api.model
+    def _export_messages(self, subject, records_by_model):
+        """Messages on their own records, and what they wrote elsewhere that
+        was not an internal note; never a Discuss conversation."""
+        Message = self.env["mail.message"].sudo()
+        own = Message.search(self._thread_domain(records_by_model))
+        written = Message.search(
+            [
+                ("author_id", "in", subject.ids),
+                ("model", "!=", "discuss.channel"),
+                ("message_type", "in", ("email", "comment", "email_outgoing")),
+                ("is_internal", "=", False),
+                "|",
+                ("subtype_id", "=", False),
+                ("subtype_id.internal", "=", False),
+            ]
+        )
+        return (own | written).sorted("id")
+
+    @api.model
+    def _export(self, partner, company=None):
+        """Everything we hold about ``partner`` as a JSON-ready dict.
+
+        ``company``, the company answering the request: the person must belong
+        to it or to none.
+        """
+        self._check_exportable(partner, company)
         subject = self._subject(partner)
         data = {
             "exported_on": fields.Datetime.now(),
@@ -269,7 +693,7 @@ class CrmPrivacyEngine(models.AbstractModel):
             names = [name for name in spec["export"] if name in records._fields]
             data.setdefault(spec["model"], []).extend(records.read(names))
             records_by_model.setdefault(spec["model"], set()).update(records.ids)
-        messages = self._messages(subject, records_by_model)
+        messages = self._export_messages(subject, records_by_model)
         data["mail.message"] = messages.read(
             ["date", "model", "res_id", "message_type", "subject", "body", "email_from"]
         )
@@ -288,14 +712,14 @@ class CrmPrivacyEngine(models.AbstractModel):
         return data
 
     @api.model
-    def _export_json(self, partner):
+    def _export_json(self, partner, company=None):
         def default(value):
             # read() gives binary fields base64-encoded already.
             if isinstance(value, bytes):
                 return value.decode()
             return str(value)
 
-        data = self._export(partner)
+        data = self._export(partner, company)
         return json.dumps(data, default=default, indent=2, ensure_ascii=False)
 
     # ------------------------------------------------------------
@@ -303,56 +727,30 @@ class CrmPrivacyEngine(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _needles(self, subject):
-        """The identifying values to look for: names, emails, phone numbers."""
-        values = set()
-        for partner in subject:
-            values.update(
-                {partner.name, partner.email, partner.email_normalized}
-                | {partner.phone, partner.mobile}
-            )
-            for number in (partner.phone, partner.mobile):
-                if number:
-                    values.add(partner._phone_format(number=number) or number)
-                    values.add(re.sub(r"[^\d+]", "", number))
-        return sorted(
-            {v.strip().lower() for v in values if v and len(v.strip()) >= 5},
-            key=len,
-            reverse=True,
-        )
+    def _erase(self, partners, sweep=True, with_contacts=True):
+        """Anonymise ``partners`` and their contacts: what belongs to them.
 
-    @api.model
-    def _erase(self, partners, sweep=True):
-        """Anonymise ``partners`` and their contacts across every model.
-
-        Fiscal records are kept. With ``sweep``, a final pass replaces any
-        remaining occurrence of their names, emails and phone numbers in every
-        other text column of the database. Returns the report lines (what was done,
-        what was kept and why), which name nobody.
+        Their contact records, the records registered for them, messages and
+        tracking on those and the emails they sent, notifications, followers,
+        activities, attachments and queued mail or SMS. Fiscal records are
+        kept. Their blacklist entries become salted hashes that still block
+        their addresses. With ``sweep``, their whole email addresses and phone
+        numbers are also replaced where other records quote them (in the
+        columns of ``_privacy_text_fields`` only), then a read-only scan
+        reports where they remain. Without ``with_contacts`` (retention), only
+        ``partners`` themselves, not the contacts filed under them. Returns the
+        report lines (what was done, what was kept and why, what remains), which
+        name nobody.
         """
         _ = self.env._
-        subject = self._subject(partners)
-        if employees := subject.user_ids.filtered(lambda user: not user.share):
-            raise UserError(
-                _(
-                    "%(names)s use this database; archive their user accounts and "
-                    "handle their data under your employee policy.",
-                    names=", ".join(employees.mapped("name")),
-                )
-            )
-        if (
-            companies := self.env["res.company"]
-            .sudo()
-            .search([("partner_id", "in", subject.ids)])
-        ):
-            raise UserError(
-                _(
-                    "%(companies)s are companies of this database; they cannot be "
-                    "erased.",
-                    companies=", ".join(companies.mapped("name")),
-                )
-            )
-        needles = self._needles(subject)
+        subject = (
+            self._subject(partners)
+            if with_contacts
+            else partners.sudo().with_context(active_test=False)
+        )
+        self._check_subject(subject)
+        # Read before the contacts are anonymised.
+        tokens = self._tokens(subject)
         quiet = {
             "crm_privacy_erasure": True,
             "tracking_disable": True,
@@ -395,14 +793,16 @@ class CrmPrivacyEngine(models.AbstractModel):
                 report.append(
                     _("%(count)s %(model)s deleted.", count=len(records), model=label)
                 )
-        report += self._erase_mail(subject, records_by_model, kept_by_model)
+        report += self._erase_mail(subject, records_by_model, kept_by_model, tokens)
         for records in to_delete:
             records.unlink()
         if users := subject.user_ids.with_context(**quiet):
-            users.write({"active": False})
+            records_by_model["res.users"] = set(users.ids)
+            users.write({"active": False, "signature": False})
             for user in users:
                 user.login = f"erased-{user.id}"
             report.append(_("%(count)s portal user(s) archived.", count=len(users)))
+        report += self._erase_opt_outs(tokens)
         subject = subject.with_context(**quiet)
         for partner in subject:
             partner.write(
@@ -412,27 +812,143 @@ class CrmPrivacyEngine(models.AbstractModel):
                 }
             )
         report.append(_("%(count)s contact(s) anonymised.", count=len(subject)))
-        swept = self._sweep(needles) if sweep else {}
-        if swept:
+        if sweep:
+            replaced = self._replace_in_business_text(tokens)
+            if replaced:
+                report.append(
+                    _(
+                        "Their email address or phone number replaced where other "
+                        "records quoted them: %(columns)s.",
+                        columns=self._format_columns(
+                            {
+                                f"{model}.{fname}": count
+                                for (model, fname), count in replaced.items()
+                            }
+                        ),
+                    )
+                )
+        self._erase_audit_values(records_by_model)
+        if sweep:
+            report += self._verification_report(tokens)
+        return report
+
+    @api.model
+    def _format_columns(self, counts):
+        return ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
+
+    @api.model
+    def _verification_report(self, tokens):
+        _ = self.env._
+        found = self._verify(tokens)
+        kept = {
+            f"{table}.{column}": count
+            for (table, column), count in found.items()
+            if table.startswith(FISCAL_TABLE_PREFIX)
+        }
+        remaining = {
+            f"{table}.{column}": count
+            for (table, column), count in found.items()
+            if not table.startswith(FISCAL_TABLE_PREFIX)
+        }
+        report = []
+        if kept:
             report.append(
                 _(
-                    "Also replaced in: %(columns)s.",
-                    columns=", ".join(
-                        f"{table}.{column} ({count})"
-                        for (table, column), count in sorted(swept.items())
-                    ),
+                    "Verification: kept fiscal records still hold their email "
+                    "address or phone number: %(columns)s.",
+                    columns=self._format_columns(kept),
+                )
+            )
+        if remaining:
+            report.append(
+                _(
+                    "Verification: their email address or phone number still "
+                    "appears in %(columns)s; nothing was changed there, review "
+                    "these by hand.",
+                    columns=self._format_columns(remaining),
+                )
+            )
+        if not found:
+            report.append(
+                _(
+                    "Verification: their email address and phone numbers appear "
+                    "nowhere else in the database."
                 )
             )
         return report
 
     @api.model
-    def _erase_mail(self, subject, records_by_model, kept_by_model):
-        """Messages, tracking values, notifications, followers, activities, files."""
+    def _erase_opt_outs(self, tokens):
+        """Replace their blacklist entries with hashes that still block them."""
+        _ = self.env._
+        # sudo: blacklists are managed by the system; only their rows are read.
+        emails = (
+            self.env["mail.blacklist"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("email", "in", tokens["emails"])])
+        )
+        numbers = (
+            self.env["phone.blacklist"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("number", "in", tokens["numbers"])])
+        )
+        Suppression = self.env["crm.privacy.suppression"]
+        Suppression._suppress("email", emails.filtered("active").mapped("email"))
+        Suppression._suppress("phone", numbers.filtered("active").mapped("number"))
+        count = len(emails.filtered("active")) + len(numbers.filtered("active"))
+        emails.unlink()
+        numbers.unlink()
+        if not count:
+            return []
+        return [
+            _(
+                "%(count)s opt-out(s) kept as a hash that no longer identifies "
+                "them but still blocks the address.",
+                count=count,
+            )
+        ]
+
+    @api.model
+    def _erase_audit_values(self, records_by_model):
+        """Drop the values the audit log copied from their records.
+
+        Entries keep who did what and when, on which records and fields; the
+        old and new values of the person's records go. Plain SQL: the log is
+        closed to the ORM by design.
+        """
+        if "crm.audit.log" not in self.env:
+            return
+        Log = self.env["crm.audit.log"]
+        field = Log._fields.get("changes")
+        if not field or field.type != "json":
+            return
+        Log.flush_model()
+        for model, ids in records_by_model.items():
+            for batch in split_every(1000, [str(record_id) for record_id in ids]):
+                keys = list(batch)
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE %s SET changes = NULLIF(changes - %s::text[], "
+                        "'{}'::jsonb) WHERE model = %s AND changes ?| %s::text[]",
+                        SQL.identifier(Log._table),
+                        keys,
+                        model,
+                        keys,
+                    )
+                )
+        Log.invalidate_model(["changes"])
+
+    @api.model
+    def _erase_mail(self, subject, records_by_model, kept_by_model, tokens=None):
+        """Messages, tracking values, notifications, followers, activities,
+        files, and mail or SMS queued for them."""
         _ = self.env._
         threads = {model: set(ids) for model, ids in records_by_model.items()}
         for model, ids in kept_by_model.items():
             threads.setdefault(model, set()).update(ids)
-        messages = self._messages(subject, threads)
+        messages = self._messages(subject, threads, tokens)
         # What tracking remembers of the person on other records, by their id.
         partner_fields = (
             self.env["ir.model.fields"]
@@ -455,24 +971,56 @@ class CrmPrivacyEngine(models.AbstractModel):
             )
         )
         trackings.unlink()
-        mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    "|",
-                    ("mail_message_id", "in", messages.ids),
-                    ("recipient_ids", "in", subject.ids),
+        Mail = self.env["mail.mail"].sudo()
+        mails = Mail.search(
+            [
+                "|",
+                ("mail_message_id", "in", messages.ids),
+                ("recipient_ids", "in", subject.ids),
+            ]
+        )
+        if tokens and tokens["emails"]:
+            addressed = Mail.search(
+                ["|"] * (2 * len(tokens["emails"]) - 1)
+                + [
+                    (fname, "ilike", email)
+                    for email in tokens["emails"]
+                    for fname in ("email_to", "email_cc")
                 ]
             )
-        )
+            mails |= addressed.filtered(
+                lambda mail: tokens["email_re"].search(
+                    f"{mail.email_to or ''} {mail.email_cc or ''}"
+                )
+            )
         mails.unlink()
+        if "sms.sms" in self.env:
+            sms_domain = [("partner_id", "in", subject.ids)]
+            if tokens and tokens["numbers"]:
+                sms_domain = ["|", *sms_domain, ("number", "in", tokens["numbers"])]
+            self.env["sms.sms"].sudo().search(sms_domain).unlink()
         self.env["mail.notification"].sudo().search(
             [("res_partner_id", "in", subject.ids)]
         ).unlink()
         self.env["mail.followers"].sudo().search(
             [("partner_id", "in", subject.ids)]
         ).unlink()
+        # Files they sent along their emails, not the kept records' documents.
+        kept = {
+            (model, record_id)
+            for model, ids in kept_by_model.items()
+            for record_id in ids
+        }
+        email_re = tokens and tokens["email_re"]
+        sent = messages.filtered(
+            lambda message: (
+                message.author_id in subject
+                or (email_re and email_re.search(message.email_from or ""))
+            )
+        )
+        sent_files = sent.attachment_ids.filtered(
+            lambda attachment: (attachment.res_model, attachment.res_id) not in kept
+        )
         messages.write(
             {
                 "body": False,
@@ -492,7 +1040,7 @@ class CrmPrivacyEngine(models.AbstractModel):
             self.env["ir.attachment"]
             .sudo()
             .search(self._thread_domain(records_by_model, "res_model"))
-        )
+        ) | sent_files
         attachments.unlink()
         return [
             _(
@@ -503,101 +1051,3 @@ class CrmPrivacyEngine(models.AbstractModel):
                 files=len(attachments),
             )
         ]
-
-    @api.model
-    def _text_columns(self):
-        """{table: [columns]} of every text column of the database."""
-        rows = self.env.execute_query(
-            SQL(
-                """
-            SELECT col.table_name, col.column_name
-              FROM information_schema.columns col
-              JOIN information_schema.tables tab
-                ON tab.table_schema = col.table_schema
-               AND tab.table_name = col.table_name
-             WHERE col.table_schema = current_schema()
-               AND tab.table_type = 'BASE TABLE'
-               AND col.data_type IN ('character varying', 'text', 'jsonb', 'character')
-             ORDER BY col.table_name, col.ordinal_position
-            """
-            )
-        )
-        columns = {}
-        for table, column in rows:
-            columns.setdefault(table, []).append(column)
-        return columns
-
-    @api.model
-    def _scan(self, needles):
-        """Return {(table, column): rows} of text columns containing any needle."""
-        self.env.flush_all()
-        found = {}
-        if not needles:
-            return found
-        for table, columns in self._text_columns().items():
-            counts = self.env.execute_query(
-                SQL(
-                    "SELECT %s FROM %s",
-                    SQL(", ").join(
-                        SQL(
-                            "COUNT(*) FILTER (WHERE %s)",
-                            self._contains(SQL.identifier(column), needles),
-                        )
-                        for column in columns
-                    ),
-                    SQL.identifier(table),
-                )
-            )[0]
-            for column, count in zip(columns, counts, strict=True):
-                if count:
-                    found[(table, column)] = count
-        return found
-
-    @api.model
-    def _contains(self, column, needles):
-        return SQL(
-            "(%s)",
-            SQL(" OR ").join(
-                SQL("strpos(lower(%s::text), %s) > 0", column, needle)
-                for needle in needles
-            ),
-        )
-
-    @api.model
-    def _sweep(self, needles):
-        """Replace the needles wherever they remain, fiscal records excepted."""
-        found = {
-            key: count
-            for key, count in self._scan(needles).items()
-            if not key[0].startswith(FISCAL_TABLE_PREFIX)
-        }
-        pattern = "|".join(re.escape(needle) for needle in needles)
-        types = dict(
-            self.env.execute_query(
-                SQL(
-                    """
-            SELECT table_name || '.' || column_name, data_type
-              FROM information_schema.columns
-             WHERE table_schema = current_schema() AND data_type = 'jsonb'
-            """
-                )
-            )
-        )
-        for table, column in found:
-            target = SQL.identifier(column)
-            replaced = SQL(
-                "regexp_replace(%s::text, %s, %s, 'gi')", target, pattern, ERASED
-            )
-            if f"{table}.{column}" in types:
-                replaced = SQL("(%s)::jsonb", replaced)
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE %s SET %s = %s WHERE %s",
-                    SQL.identifier(table),
-                    target,
-                    replaced,
-                    self._contains(target, needles),
-                )
-            )
-        self.env.invalidate_all()
-        return found

@@ -14,6 +14,15 @@ REQUEST_TYPES = [
     ("restriction", "Restriction"),
     ("objection", "Objection"),
 ]
+# What only a compliance officer changes once a request exists.
+COMPLIANCE_FIELDS = (
+    "state",
+    "partner_id",
+    "request_type",
+    "resolution",
+    "date_done",
+    "company_id",
+)
 
 
 class CrmPrivacyRequest(models.Model):
@@ -73,8 +82,17 @@ class CrmPrivacyRequest(models.Model):
         copy=False,
         help="What was done: exported, erased, kept and why, restricted.",
     )
-    export_attachment_id = fields.Many2one(
-        "ir.attachment", string="Export", readonly=True, copy=False
+    # Stored as an attachment bound to this field: ir.attachment checks the
+    # field's groups, so only officers read or download the archive.
+    export_file = fields.Binary(
+        string="Export",
+        attachment=True,
+        readonly=True,
+        copy=False,
+        groups="crm_core.group_crm_compliance",
+    )
+    export_filename = fields.Char(
+        readonly=True, copy=False, groups="crm_core.group_crm_compliance"
     )
 
     @api.depends("date_received")
@@ -109,7 +127,21 @@ class CrmPrivacyRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        officer = self.env.su or self.env.user.has_group(
+            "crm_core.group_crm_compliance"
+        )
         for vals in vals_list:
+            # Salespeople log new requests; answering them is the officers' job.
+            if not officer and (
+                vals.get("state", "new") != "new"
+                or vals.get("resolution")
+                or vals.get("date_done")
+            ):
+                raise AccessError(
+                    self.env._(
+                        "Log the request as new; a Compliance Officer answers it."
+                    )
+                )
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code(
                     "crm.privacy.request"
@@ -125,6 +157,24 @@ class CrmPrivacyRequest(models.Model):
                 summary=self.env._("Answer data-subject request"),
             )
         return requests
+
+    def write(self, vals):
+        if (
+            not self.env.su
+            and (protected := [name for name in COMPLIANCE_FIELDS if name in vals])
+            and not self.env.user.has_group("crm_core.group_crm_compliance")
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only a Compliance Officer changes the %(fields)s of a "
+                    "data-subject request; add a note or assign the request to one.",
+                    fields=", ".join(
+                        self._fields[name]._description_string(self.env)
+                        for name in protected
+                    ),
+                )
+            )
+        return super().write(vals)
 
     def _check_open(self):
         """Closing a request is the compliance officer's call, on open ones only."""
@@ -170,21 +220,25 @@ class CrmPrivacyRequest(models.Model):
         """Access and portability: one JSON archive of everything we hold."""
         self.ensure_one()
         self._check_open()
-        content = self.env["crm.privacy.engine"]._export_json(self.partner_id)
-        attachment = self.env["ir.attachment"].create(
+        if self.request_type not in ("access", "portability"):
+            raise UserError(
+                self.env._("Only an access or portability request exports data.")
+            )
+        content = self.env["crm.privacy.engine"]._export_json(
+            self.partner_id, self.company_id
+        )
+        filename = f"{self.name.replace('/', '-')}.json"
+        self.write(
             {
-                "name": f"{self.name.replace('/', '-')}.json",
-                "res_model": self._name,
-                "res_id": self.id,
-                "mimetype": "application/json",
-                "datas": base64.b64encode(content.encode()),
+                "export_file": base64.b64encode(content.encode()),
+                "export_filename": filename,
             }
         )
-        self.export_attachment_id = attachment
         self._close(self.env._("Exported everything we hold as JSON."))
         return {
             "type": "ir.actions.act_url",
-            "url": f"/web/content/{attachment.id}?download=true",
+            "url": f"/web/content/{self._name}/{self.id}/export_file/{filename}"
+            "?download=true",
             "target": "self",
         }
 

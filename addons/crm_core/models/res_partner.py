@@ -375,46 +375,52 @@ class ResPartner(models.Model):
     # Consent
     # ------------------------------------------------------------
 
+    def _crm_contact_number(self, channel):
+        """The E.164 number we would use on ``channel`` ("sms" or "phone")."""
+        self.ensure_one()
+        raw = (
+            self.mobile or self.phone if channel == "sms" else self.phone or self.mobile
+        )
+        if not raw:
+            return False
+        return self._phone_format(number=raw, country=self.country_id) or raw
+
     def _crm_may_contact(self, purpose_code, channel="email"):
         """Return those of these partners we may contact for a purpose on a channel.
 
         The one check every addon makes before contacting someone: the consent
         ledger (opt-in purposes need a granted entry, opt-out ones no withdrawal),
-        restriction and erasure, and Odoo's email and phone blacklists.
+        restriction and erasure, Odoo's email and phone blacklists, and the hashed
+        opt-outs of erased people (``crm.privacy.suppression``).
         """
         Consent = self.env["crm.consent"].sudo()
+        Suppression = self.env["crm.privacy.suppression"]
         purpose = Consent._get_purpose(purpose_code)
         partners = self.sudo().filtered(
             lambda p: not p.privacy_restricted and not p.privacy_erased
         )
         if channel == "email":
             partners = partners.filtered("email_normalized")
+            emails = partners.mapped("email_normalized")
             blacklist = set(
                 self.env["mail.blacklist"]
                 .sudo()
-                .search([("email", "in", partners.mapped("email_normalized"))])
+                .search([("email", "in", emails)])
                 .mapped("email")
-            )
+            ) | Suppression._suppressed("email", emails)
             partners = partners.filtered(lambda p: p.email_normalized not in blacklist)
         elif channel in ("sms", "phone"):
-            numbers = {}
-            for partner in partners:
-                raw = (
-                    partner.mobile or partner.phone
-                    if channel == "sms"
-                    else partner.phone or partner.mobile
-                )
-                if raw:
-                    numbers[partner.id] = (
-                        partner._phone_format(number=raw, country=partner.country_id)
-                        or raw
-                    )
+            numbers = {
+                partner.id: number
+                for partner in partners
+                if (number := partner._crm_contact_number(channel))
+            }
             blacklist = set(
                 self.env["phone.blacklist"]
                 .sudo()
                 .search([("number", "in", list(numbers.values()))])
                 .mapped("number")
-            )
+            ) | Suppression._suppressed("phone", numbers.values())
             partners = partners.filtered(
                 lambda p: p.id in numbers and numbers[p.id] not in blacklist
             )

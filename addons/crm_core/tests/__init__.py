@@ -12,3 +12,4 @@ from . import test_privacy_request
 from . import test_retention
 from . import test_audit
 from . import test_tours
+from . import test_erasure

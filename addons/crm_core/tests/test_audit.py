@@ -1,6 +1,11 @@
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+import json
+from types import SimpleNamespace
 
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import SQL
+
+from ..models.base import CHANGED, is_secret_field
 from .common import CrmCoreCommon
 
 
@@ -113,6 +118,125 @@ class TestAuditTrail(CrmCoreCommon):
             self.env.flush_all()
             queries.append(self.cr.sql_log_count - start)
         self.assertEqual(queries[1], queries[2], queries)
+
+    def _audit(self, model, **vals):
+        Rule = self.env["crm.audit.rule"].with_context(active_test=False)
+        rule = Rule.search([("model", "=", model)]) or Rule.create(
+            {"model_id": self.env["ir.model"]._get_id(model)}
+        )
+        rule.write({"active": True, "log_create": True, "log_write": True, **vals})
+
+    def test_secrets_and_restricted_values_are_logged_as_changed_only(self):
+        self._audit("res.users")
+        self._audit("res.partner")
+        self._audit("crm.consent")
+        user = new_test_user(
+            self.env, "audited", groups="base.group_user", password="Sup3r-S3cret!"
+        )
+        user.write({"password": "An0ther-S3cret!"})
+        # churn_reasons is for CRM users only (groups=): its value stays out.
+        self.customer.write({"churn_reasons": "Late payer 4711", "ref": "ACME-7"})
+        pending = self.env["crm.consent"]._request_double_opt_in(
+            self.contact_1, "marketing_email"
+        )
+        entries = self.Log.search(
+            [("model", "in", ("res.users", "res.partner", "crm.consent"))]
+        )
+        logged = json.dumps(entries.mapped("changes"))
+        for secret in ("Sup3r-S3cret!", "An0ther-S3cret!", "4711"):
+            self.assertNotIn(secret, logged)
+        self.assertNotIn(pending.access_token, logged)
+
+        def changes(model, operation, record, name):
+            """The logged values of ``name`` on ``record``, in its one entry."""
+            (values,) = [
+                entry.changes[str(record.id)][name]
+                for entry in entries
+                if entry.model == model
+                and entry.operation == operation
+                and name in (entry.changes or {}).get(str(record.id), {})
+            ]
+            return values
+
+        self.assertEqual(
+            changes("res.users", "create", user, "password"), [False, CHANGED]
+        )
+        self.assertEqual(
+            changes("res.users", "write", user, "password"), [CHANGED, CHANGED]
+        )
+        self.assertEqual(
+            changes("res.partner", "write", self.customer, "churn_reasons"),
+            [CHANGED, CHANGED],
+        )
+        self.assertEqual(
+            changes("res.partner", "write", self.customer, "ref"), [False, "ACME-7"]
+        )
+        self.assertEqual(
+            changes("crm.consent", "create", pending, "access_token"),
+            [False, CHANGED],
+        )
+
+    def test_secret_fields_are_told_by_the_words_of_their_name(self):
+        def field(name, groups=None):
+            return SimpleNamespace(name=name, groups=groups)
+
+        for name in (
+            "password",
+            "new_password",
+            "api_key",
+            "access_token",
+            "signup_token",
+            "totp_secret",
+            "client_secret",
+            "KEY",
+        ):
+            with self.subTest(name=name):
+                self.assertTrue(is_secret_field(field(name)))
+        for name in ("monkey_count", "keyboard_layout", "turkey", "passport_no"):
+            with self.subTest(name=name):
+                self.assertFalse(is_secret_field(field(name)))
+        self.assertTrue(is_secret_field(field("notes", "base.group_system")))
+
+    def test_technical_models_cannot_be_audited(self):
+        Rule = self.env["crm.audit.rule"].with_user(self.compliance)
+        for model in (
+            "ir.attachment",
+            "ir.config_parameter",
+            "ir.ui.view",
+            "ir.cron",
+            "res.users.apikeys",
+        ):
+            model_id = self.env["ir.model"]._get_id(model)
+            with self.subTest(model=model), self.assertRaises(ValidationError) as cm:
+                Rule.create({"model_id": model_id})
+            self.assertIn("cannot be audited", str(cm.exception))
+        with self.assertRaises(ValidationError):
+            self.rule.model_id = self.env["ir.model"]._get("ir.config_parameter")
+        self.assertFalse(Rule.search([("model", "=like", "ir.%")]))
+        # A rule made before they were refused logs nothing.
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO crm_audit_rule (model_id, model, active, log_create, "
+                "log_write) VALUES (%s, 'ir.config_parameter', TRUE, TRUE, TRUE)",
+                self.env["ir.model"]._get_id("ir.config_parameter"),
+            )
+        )
+        self.env.registry.clear_cache()
+        self.env["ir.config_parameter"].set_param("crm_core.test_secret", "s3cr3t")
+        self.assertFalse(self.Log.search([("model", "=", "ir.config_parameter")]))
+
+    def test_an_entry_keeps_who_acted_after_the_user_is_deleted(self):
+        leaver = new_test_user(
+            self.env, "leaver", groups="crm_core.group_crm_user", name="Lee Leaver"
+        )
+        self.Lead.with_user(leaver).create({"name": "Left behind"})
+        entry = self._entries("create")
+        self.assertEqual(entry.user_id, leaver)
+        self.assertEqual(entry.user_name, "Lee Leaver (leaver)")
+        leaver.unlink()
+        entry.invalidate_recordset()
+        self.assertFalse(entry.user_id)
+        self.assertEqual(entry.user_name, "Lee Leaver (leaver)")
 
 
 @tagged("post_install", "-at_install")

@@ -1,5 +1,7 @@
 import re
 
+from freezegun import freeze_time
+
 from odoo.tests import HttpCase, tagged
 
 
@@ -40,6 +42,9 @@ class TestDoubleOptIn(HttpCase):
         granted = self.person.consent_ids.filtered(lambda c: c.state == "granted")
         self.assertEqual(granted.source, "double_opt_in")
         self.assertEqual(granted.ip_address, "127.0.0.1")
+        # Recorded by the website's visitor, after the pending entry.
+        self.assertEqual(granted.user_id, self.env.ref("base.public_user"))
+        self.assertGreater(granted.id, pending.id)
         self.assertEqual(self.person._crm_may_contact("marketing_email"), self.person)
         # The pending entry stays: the ledger keeps both.
         self.assertEqual(len(self.person.consent_ids), 2)
@@ -49,3 +54,24 @@ class TestDoubleOptIn(HttpCase):
         self.assertEqual(len(self.person.consent_ids), 2)
         forged = f"/crm/consent/confirm/{pending.id}/{'0' * 32}"
         self.assertIn("no longer valid", self._page(forged))
+
+    def test_signing_up_again_after_a_withdrawal_is_confirmable(self):
+        Consent = self.env["crm.consent"]
+        purpose = self.env.ref("crm_core.consent_purpose_marketing_email")
+        # All within one second: the order of recording tells them apart.
+        with freeze_time("2024-05-02 10:30:00"):
+            first = Consent._request_double_opt_in(self.person, "marketing_email")
+            self.assertTrue(first._confirm_double_opt_in(first.access_token))
+            Consent.create(
+                {
+                    "partner_id": self.person.id,
+                    "purpose_id": purpose.id,
+                    "state": "withdrawn",
+                    "source": "email",
+                }
+            )
+            self.assertFalse(self.person._crm_may_contact("marketing_email"))
+            second = Consent._request_double_opt_in(self.person, "marketing_email")
+            self.assertFalse(first._is_confirmable(first.access_token))
+            self.assertTrue(second._confirm_double_opt_in(second.access_token))
+        self.assertEqual(self.person._crm_may_contact("marketing_email"), self.person)

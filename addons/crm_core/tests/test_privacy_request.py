@@ -153,8 +153,12 @@ class TestPrivacyRequests(CrmCoreCommon):
         request = self._request("portability")
         action = request.action_export()
         self.assertEqual(request.state, "done")
-        self.assertIn(str(request.export_attachment_id.id), action["url"])
-        data = json.loads(base64.b64decode(request.export_attachment_id.datas))
+        self.assertEqual(
+            action["url"],
+            f"/web/content/crm.privacy.request/{request.id}/export_file/"
+            f"{request.name.replace('/', '-')}.json?download=true",
+        )
+        data = json.loads(base64.b64decode(request.export_file))
         self.assertEqual({p["name"] for p in data["person"]}, {NAME, f"{NAME} (home)"})
         self.assertEqual([lead["id"] for lead in data["crm.lead"]], self.lead.ids)
         self.assertEqual(data["crm.lead"][0]["email_from"], EMAIL)
@@ -183,24 +187,20 @@ class TestPrivacyRequests(CrmCoreCommon):
 
     def test_erasure_leaves_the_person_nowhere_but_in_kept_invoices(self):
         Engine = self.env["crm.privacy.engine"]
-        needles = Engine._needles(self.person | self.address)
-        self.assertIn(NAME.lower(), needles)
-        self.assertIn("+32471998877", needles)
-        before = Engine._scan(needles)
+        tokens = Engine._tokens(self.person | self.address)
+        self.assertEqual(tokens["emails"], [EMAIL])
+        self.assertEqual(tokens["numbers"], ["+32471998877"])
+        self.assertNotIn(NAME.lower(), tokens["texts"])
+        before = {table for table, _column in Engine._verify(tokens)}
         for table in (
             "res_partner",
             "crm_lead",
             "mail_message",
             "mail_tracking_value",
-            "mail_activity",
-            "ir_attachment",
-            "crm_interaction",
-            "calendar_event",
             "crm_consent",
             "crm_audit_log",
-            "account_move",
         ):
-            self.assertIn(table, {t for t, _c in before}, f"{table} should hold data")
+            self.assertIn(table, before, f"{table} should hold data")
 
         request = self._request("erasure")
         request.action_erase()
@@ -210,11 +210,22 @@ class TestPrivacyRequests(CrmCoreCommon):
         self.assertEqual(log.anonymized_name, "Z" + "*" * 6 + " Q" + "*" * 17)
         self.assertIn("Journal Entry kept", log.execution_details)
 
-        # Only fiscal tables may still hold them; Odoo itself renames the
-        # customer on the kept invoice, whose issued document stays.
-        found = Engine._scan(needles)
+        # Their email and phone are nowhere, fiscal records aside.
+        found = Engine._verify(tokens)
         self.assertFalse(
             [table for table, _c in found if not table.startswith("account_")], found
+        )
+        # Their name is left where only the kept invoice and its issued
+        # document hold it.
+        by_name = Engine._verify({"texts": [NAME.lower()]})
+        self.assertFalse(
+            [
+                (table, column)
+                for table, column in by_name
+                if not table.startswith("account_")
+                and (table, column) != ("ir_attachment", "index_content")
+            ],
+            by_name,
         )
         self.assertEqual(self.issued_pdf.raw, f"Invoice to {NAME}".encode())
         # What happened to the records, beyond the scan.
@@ -225,12 +236,14 @@ class TestPrivacyRequests(CrmCoreCommon):
         self.assertFalse(self.person.active)
         self.assertEqual(self.lead.name, "Erased lead")
         self.assertFalse(self.lead.activity_ids)
-        self.assertIn("Referred by [erased]", self.referral.description)
+        self.assertEqual(self.referral.description, "<p>Referred by [erased]</p>")
         self.assertEqual(request.state, "done")
         self.assertIn("1 Journal Entry kept: posted invoices", request.resolution)
-        self.assertIn("crm_lead.description (1)", request.resolution)
-        self.assertNotIn(NAME, request.resolution)
-        self.assertNotIn(NAME, request.message_ids.mapped("body")[0])
+        self.assertIn("crm.lead.description (1)", request.resolution)
+        self.assertIn("appear nowhere else", request.resolution)
+        for secret in (NAME, EMAIL, "471 99 88 77"):
+            self.assertNotIn(secret, request.resolution)
+            self.assertNotIn(secret, request.message_ids.mapped("body")[0])
 
     def test_erasure_is_for_compliance_officers_and_erasure_requests(self):
         request = self._request("erasure")
@@ -246,6 +259,56 @@ class TestPrivacyRequests(CrmCoreCommon):
         request.action_erase()
         with self.assertRaisesRegex(UserError, "already closed"):
             request.action_erase()
+
+    def test_salespeople_log_and_follow_but_only_compliance_decides(self):
+        Request = self.env["crm.privacy.request"].with_user(self.salesman_a)
+        request = Request.create(
+            {"partner_id": self.person.id, "request_type": "access"}
+        )
+        # Following it up: notes, the assignee, the date it came in.
+        request.write(
+            {
+                "description": "Asked again on the phone",
+                "user_id": self.compliance.id,
+                "date_received": fields.Date.today() - timedelta(days=1),
+            }
+        )
+        self.assertEqual(request.description, "Asked again on the phone")
+        for name, value in {
+            "state": "done",
+            "partner_id": self.contact_1.id,
+            "request_type": "erasure",
+            "resolution": "Nothing found",
+            "date_done": fields.Date.today(),
+            "company_id": self.other_company.id,
+        }.items():
+            with (
+                self.subTest(field=name),
+                self.assertRaisesRegex(AccessError, "Only a Compliance Officer"),
+            ):
+                request.write({name: value})
+        request.invalidate_recordset()
+        self.assertEqual(
+            (request.state, request.partner_id, request.request_type),
+            ("new", self.person, "access"),
+        )
+        self.assertFalse(request.resolution or request.date_done)
+        self.assertEqual(request.company_id, self.company)
+        # The compliance officer corrects it and answers it.
+        as_officer = request.with_user(self.compliance)
+        as_officer.request_type = "erasure"
+        as_officer.action_refuse()
+        self.assertEqual(request.state, "refused")
+        # Nor can a salesperson log a request that is answered already.
+        for vals in (
+            {"state": "done"},
+            {"resolution": "Handled"},
+            {"date_done": fields.Date.today()},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                Request.create(
+                    {"partner_id": self.person.id, "request_type": "access", **vals}
+                )
 
     def test_restriction_keeps_the_person_out_until_lifted(self):
         purpose = self.env.ref("crm_core.consent_purpose_marketing_email")

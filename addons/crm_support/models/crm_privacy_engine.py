@@ -27,6 +27,16 @@ class CrmPrivacyEngine(models.AbstractModel):
                     "partner_email": False,
                     "partner_name": False,
                     "email_cc": False,
+                    "web_sender_ip": False,
                 },
             }
+        ]
+
+    @api.model
+    def _privacy_text_fields(self):
+        # Other customers' tickets quoting the person: subject, body, copies.
+        return super()._privacy_text_fields() + [
+            ("crm.ticket", "name"),
+            ("crm.ticket", "description"),
+            ("crm.ticket", "email_cc"),
         ]

@@ -69,8 +69,19 @@ class TestCustomerView(CrmSupportCommon):
 
     def test_privacy_export_and_erasure_cover_tickets(self):
         ticket = self._ticket(description="<p>Alice's printer</p>")
+        # Bob's ticket quotes Alice's address: only the address goes.
+        quoting = self._ticket(
+            partner_id=self.contact_2.id,
+            name="Printer shared with alice@acme.example.com",
+            description="<p>Alice (alice@acme.example.com) has the same jam</p>",
+        )
         data = self.env["crm.privacy.engine"]._export(self.contact_1)
         self.assertEqual([t["number"] for t in data["crm.ticket"]], [ticket.number])
         self.env["crm.privacy.engine"]._erase(self.contact_1)
         self.assertEqual(ticket.name, "Erased ticket")
         self.assertFalse(ticket.partner_email)
+        self.assertEqual(quoting.name, "Printer shared with [erased]")
+        self.assertEqual(
+            quoting.description, "<p>Alice ([erased]) has the same jam</p>"
+        )
+        self.assertEqual(quoting.partner_id, self.contact_2)
