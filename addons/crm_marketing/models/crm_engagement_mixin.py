@@ -50,3 +50,20 @@ class CrmEngagementMixin(models.AbstractModel):
             record.crm_engagement_band = (
                 "hot" if score >= hot else "warm" if score >= warm else "cold"
             )
+
+    def _crm_engagement_event_domain(self):
+        """The ledger's events counting for this record's score."""
+        self.ensure_one()
+        return [("partner_id", "=", self.id)]
+
+    def action_view_engagement_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_marketing.crm_marketing_engagement_event_action"
+        )
+        action["domain"] = self._crm_engagement_event_domain()
+        action["context"] = {}
+        action["display_name"] = self.env._(
+            "Engagement of %(name)s", name=self.display_name
+        )
+        return action

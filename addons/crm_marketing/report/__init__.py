@@ -1,1 +1,1 @@
-
+from . import crm_marketing_roi_report

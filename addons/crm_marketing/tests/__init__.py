@@ -1,1 +1,11 @@
-
+from . import test_roi_ab_testing
+from . import test_roi_margin
+from . import test_roi_report
+from . import test_consent_gate
+from . import test_engagement_scoring
+from . import test_engagement_collectors
+from . import test_subscription
+from . import test_journey
+from . import test_journey_concurrency
+from . import test_segment
+from . import test_segment_rfm
