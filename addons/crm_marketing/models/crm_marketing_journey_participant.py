@@ -49,6 +49,8 @@ class CrmMarketingJourneyParticipant(models.Model):
     goal_reached = fields.Boolean(readonly=True)
     is_test = fields.Boolean(
         string="Test Run",
+        default=False,
+        required=True,
         readonly=True,
         help="Runs with every delay counted in minutes; never counts in figures.",
     )
