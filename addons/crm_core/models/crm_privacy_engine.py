@@ -257,6 +257,7 @@ class CrmPrivacyEngine(models.AbstractModel):
     @api.model
     def _subject(self, partners):
         """The person and the addresses and contacts filed under them."""
+        # sudo: every address filed under the person, archived ones included.
         return (
             self.env["res.partner"]
             .sudo()
@@ -291,6 +292,7 @@ class CrmPrivacyEngine(models.AbstractModel):
 
     @api.model
     def _spec_records(self, spec, subject):
+        # sudo: a person's records, whoever owns them; only officers reach here.
         Model = self.env[spec["model"]].sudo().with_context(active_test=False)
         domain = [(spec["partner_field"], "in", subject.ids)]
         emails = [email for email in subject.mapped("email_normalized") if email]
@@ -327,6 +329,7 @@ class CrmPrivacyEngine(models.AbstractModel):
     @api.model
     def _messages(self, subject, records_by_model, tokens=None):
         """Messages on their records, and those they wrote anywhere."""
+        # sudo: messages on the person's records, whoever may read them; officers only.
         Message = self.env["mail.message"].sudo()
         messages = Message.search(
             [
@@ -513,6 +516,7 @@ class CrmPrivacyEngine(models.AbstractModel):
         for model_name, fname in self._privacy_text_fields():
             if model_name not in self.env:
                 continue
+            # sudo: listed business columns of every record; whole tokens only.
             Model = self.env[model_name].sudo().with_context(active_test=False)
             field = Model._fields.get(fname)
             if not (
@@ -660,6 +664,7 @@ class CrmPrivacyEngine(models.AbstractModel):
     def _export_messages(self, subject, records_by_model):
         """Messages on their own records, and what they wrote elsewhere that
         was not an internal note; never a Discuss conversation."""
+        # sudo: messages on the person's records, whoever may read them; officers only.
         Message = self.env["mail.message"].sudo()
         own = Message.search(self._thread_domain(records_by_model))
         written = Message.search(
@@ -697,6 +702,7 @@ class CrmPrivacyEngine(models.AbstractModel):
         data["mail.message"] = messages.read(
             ["date", "model", "res_id", "message_type", "subject", "body", "email_from"]
         )
+        # sudo: activities and files of the person's own records, for the officer.
         data["mail.activity"] = (
             self.env["mail.activity"]
             .sudo()
@@ -746,6 +752,7 @@ class CrmPrivacyEngine(models.AbstractModel):
         subject = (
             self._subject(partners)
             if with_contacts
+            # sudo: retention erases as its owner, who passed the policy's access check.
             else partners.sudo().with_context(active_test=False)
         )
         self._check_subject(subject)
@@ -971,6 +978,7 @@ class CrmPrivacyEngine(models.AbstractModel):
             )
         )
         trackings.unlink()
+        # sudo: queued mail and SMS addressed to the person, whoever queued them.
         Mail = self.env["mail.mail"].sudo()
         mails = Mail.search(
             [
@@ -998,7 +1006,9 @@ class CrmPrivacyEngine(models.AbstractModel):
             sms_domain = [("partner_id", "in", subject.ids)]
             if tokens and tokens["numbers"]:
                 sms_domain = ["|", *sms_domain, ("number", "in", tokens["numbers"])]
+            # sudo: the person's queued SMS, whoever queued them.
             self.env["sms.sms"].sudo().search(sms_domain).unlink()
+        # sudo: their notifications and followings on any record.
         self.env["mail.notification"].sudo().search(
             [("res_partner_id", "in", subject.ids)]
         ).unlink()
@@ -1030,6 +1040,7 @@ class CrmPrivacyEngine(models.AbstractModel):
                 "record_name": False,
             }
         )
+        # sudo: activities and files of the person's records, whoever created them.
         activities = (
             self.env["mail.activity"]
             .sudo()
