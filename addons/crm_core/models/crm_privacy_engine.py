@@ -266,6 +266,15 @@ class CrmPrivacyEngine(models.AbstractModel):
         )
 
     @api.model
+    def _erasure_subject(self, partners, with_contacts=True):
+        """Who an erasure anonymises: with their contacts, or (retention) only
+        ``partners``, whose owner passed the policy's access check."""
+        if with_contacts:
+            return self._subject(partners)
+        # sudo: archived contacts too; the retention owner was checked already.
+        return partners.sudo().with_context(active_test=False)
+
+    @api.model
     def _check_subject(self, subject):
         """Refuse people who use this database and the database's companies."""
         _ = self.env._
@@ -749,12 +758,7 @@ class CrmPrivacyEngine(models.AbstractModel):
         name nobody.
         """
         _ = self.env._
-        subject = (
-            self._subject(partners)
-            if with_contacts
-            # sudo: retention erases as its owner, who passed the policy's access check.
-            else partners.sudo().with_context(active_test=False)
-        )
+        subject = self._erasure_subject(partners, with_contacts)
         self._check_subject(subject)
         # Read before the contacts are anonymised.
         tokens = self._tokens(subject)
@@ -957,6 +961,7 @@ class CrmPrivacyEngine(models.AbstractModel):
             threads.setdefault(model, set()).update(ids)
         messages = self._messages(subject, threads, tokens)
         # What tracking remembers of the person on other records, by their id.
+        # sudo: field metadata and tracking of any record, to find the person's id.
         partner_fields = (
             self.env["ir.model.fields"]
             .sudo()

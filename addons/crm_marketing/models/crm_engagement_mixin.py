@@ -36,6 +36,7 @@ class CrmEngagementMixin(models.AbstractModel):
 
     @api.model
     def _crm_engagement_thresholds(self):
+        # sudo: system parameters, read by anyone whose band is computed.
         param = self.env["ir.config_parameter"].sudo().get_param
         return (
             float(param(WARM_PARAM, WARM_DEFAULT)),

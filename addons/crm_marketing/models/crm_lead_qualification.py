@@ -39,6 +39,7 @@ class CrmLead(models.Model):
 
         Returns the leads qualified now. One search and one write per batch.
         """
+        # sudo: system parameters (threshold, routing switch), read only.
         param = self.env["ir.config_parameter"].sudo().get_param
         threshold = float(param(MQL_THRESHOLD_PARAM, MQL_THRESHOLD_DEFAULT))
         if threshold <= 0 or not self:
@@ -57,6 +58,7 @@ class CrmLead(models.Model):
         qualified.write({"crm_mql": True, "crm_mql_date": fields.Datetime.now()})
         unassigned = qualified.filtered(lambda lead: not lead.user_id)
         if unassigned and param(MQL_ROUTE_PARAM):
+            # sudo: routing applies the configured rules, as lead creation does.
             rules = self.env["crm.assignment.rule"].sudo()
             rules = rules.search(
                 [

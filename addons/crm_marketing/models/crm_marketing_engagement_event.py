@@ -249,7 +249,8 @@ class CrmMarketingEngagementEvent(models.Model):
         partners = self.env["res.partner"].browse(partner_ids or [])
         leads = self.env["crm.lead"].browse(lead_ids or [])
         if lone_partner_ids:
-            # A contact's own events also count for their leads.
+            # A contact's own events also count for their leads, whoever owns them
+            # (sudo: scores follow the ledger; nothing is returned to the caller).
             leads |= (
                 self.env["crm.lead"]
                 .sudo()

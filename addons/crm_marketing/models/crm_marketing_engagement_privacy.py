@@ -20,13 +20,10 @@ class CrmPrivacyEngine(models.AbstractModel):
 
     @api.model
     def _erase(self, partners, sweep=True, with_contacts=True):
-        subject = (
-            self._subject(partners)
-            if with_contacts
-            else partners.sudo().with_context(active_test=False)
-        )
+        subject = self._erasure_subject(partners, with_contacts)
         report = super()._erase(partners, sweep=sweep, with_contacts=with_contacts)
         # Their events are gone: scores and reasons drawn from them go too.
+        # sudo: the erased person's leads, whoever owns them; officers only.
         leads = (
             self.env["crm.lead"]
             .sudo()
