@@ -101,8 +101,10 @@ class CrmPrivacyEngine(models.AbstractModel):
         the person; ``email_field``, optional, a normalised email field that
         also makes a record theirs when it points to nobody; ``domain``,
         optional; ``export``, the fields exported;
-        ``erase``: ``"anonymize"`` (with ``values`` to write), ``"delete"``, or
-        ``"keep"`` (with the ``reason`` given in the erasure report).
+        ``erase``: ``"anonymize"`` (with ``values`` to write), ``"delete"``,
+        ``"keep"`` (with the ``reason`` given in the erasure report), or
+        ``"derived"`` for report views computed from other records that leave
+        erased people out by themselves.
         """
         _ = self.env._
         return [
@@ -778,6 +780,15 @@ class CrmPrivacyEngine(models.AbstractModel):
                 continue
             records = records.with_context(**quiet)
             label = self.env["ir.model"]._get(spec["model"]).name
+            if spec["erase"] == "derived":
+                report.append(
+                    _(
+                        "%(count)s %(model)s no longer computed for them.",
+                        count=len(records),
+                        model=label,
+                    )
+                )
+                continue
             if spec["erase"] == "keep":
                 kept_by_model.setdefault(spec["model"], set()).update(records.ids)
                 report.append(

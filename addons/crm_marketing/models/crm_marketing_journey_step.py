@@ -220,9 +220,8 @@ class CrmMarketingJourneyStep(models.Model):
 
     @api.depends("trigger_type", "delay_number", "delay_unit", "parent_id")
     def _compute_trigger_description(self):
-        units = dict(self._fields["delay_unit"]._description_selection(self.env))
         for step in self:
-            delay = f"{step.delay_number} {units.get(step.delay_unit, '').lower()}"
+            delay = step._delay_text()
             anchor = (
                 self.env._("the previous step")
                 if step.parent_id
@@ -241,6 +240,25 @@ class CrmMarketingJourneyStep(models.Model):
                 step.trigger_description = self.env._(
                     "%(event)s within %(delay)s", event=label.strip(), delay=delay
                 )
+
+    def _delay_text(self):
+        """The delay in words: "1 day", "3 days"."""
+        self.ensure_one()
+        _ = self.env._
+        number = self.delay_number
+        if number == 1:
+            return {
+                "minutes": _("1 minute"),
+                "hours": _("1 hour"),
+                "days": _("1 day"),
+                "weeks": _("1 week"),
+            }.get(self.delay_unit, "")
+        return {
+            "minutes": _("%(number)s minutes", number=number),
+            "hours": _("%(number)s hours", number=number),
+            "days": _("%(number)s days", number=number),
+            "weeks": _("%(number)s weeks", number=number),
+        }.get(self.delay_unit, "")
 
     def _compute_figures(self):
         figures = self._message_figures(step_ids=self.ids) if self.ids else {}

@@ -1,7 +1,6 @@
-from datetime import timedelta
-
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import TableKind, drop_view_if_exists, table_kind
 
 RFM_CELLS = [
     ("champions", "Champions"),
@@ -53,36 +52,44 @@ MONEY_GROUPS = "crm_marketing.group_marketing_manager,account.group_account_invo
 class CrmMarketingRfm(models.Model):
     """Recency, frequency and monetary value of each customer of a company.
 
-    One row per (company, commercial entity) that has at least one posted
-    customer invoice with the company (people who restricted processing or were
-    erased are left out), rebuilt from the posted invoices and
-    credit notes by ``_refresh`` in one statement per company. Scores run from 1
-    to 5 by quintile within the company: a customer scores by the share of the
-    company's customers strictly below them, so equal values share a score (a
-    plain NTILE would split equal customers between scores at random).
+    A report view over the posted customer invoices and credit notes, like
+    Odoo's invoice analysis: always current, nothing to rebuild. One row per
+    (company, commercial entity) with at least one posted customer invoice with
+    the company; people who restricted processing or were erased are left out,
+    and do not count in the quintiles either. Scores run from 1 to 5 by quintile
+    within the company: a customer scores by the share of the company's
+    customers strictly below them, so equal values share a score (a plain NTILE
+    would split equal customers between scores at random).
+
+    Every window is partitioned by company, so PostgreSQL computes only the
+    company a query asks for (segments always do).
     """
 
     _name = "crm.marketing.rfm"
     _description = "Customer RFM Analysis"
     _order = "company_id, recency_score desc, frequency_score desc, id"
     _rec_name = "partner_id"
-    # A snapshot rebuilt in SQL: who wrote a row says nothing, and the user
-    # foreign keys would double the cost of writing it.
+    _auto = False
     _log_access = False
+    # What the view reads: queries on it flush pending changes of these first.
+    _depends = {
+        "account.move": [
+            "company_id",
+            "commercial_partner_id",
+            "move_type",
+            "state",
+            "invoice_date",
+            "amount_untaxed_signed",
+        ],
+        "res.partner": ["churn_at_risk", "privacy_restricted", "privacy_erased"],
+    }
 
-    company_id = fields.Many2one("res.company", required=True, readonly=True)
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        readonly=True,
-        index=True,
-        ondelete="cascade",
-    )
+    company_id = fields.Many2one("res.company", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     first_invoice_date = fields.Date(string="First Invoice", readonly=True)
     last_invoice_date = fields.Date(string="Last Invoice", readonly=True)
-    # Not stored: a stored age would rewrite every row every day.
+    # Not in the view: an age depends on the reader's time zone.
     recency_days = fields.Integer(
         string="Days Since Last Invoice", compute="_compute_recency_days"
     )
@@ -106,14 +113,6 @@ class CrmMarketingRfm(models.Model):
     cell = fields.Selection(RFM_CELLS, string="RFM Cell", readonly=True)
     lifecycle = fields.Selection(LIFECYCLE_STAGES, string="Lifecycle", readonly=True)
 
-    _sql_constraints = [
-        (
-            "company_partner_unique",
-            "UNIQUE(company_id, partner_id)",
-            "A customer has one RFM row per company.",
-        )
-    ]
-
     @api.depends("last_invoice_date")
     @api.depends_context("tz")
     def _compute_recency_days(self):
@@ -131,141 +130,81 @@ class CrmMarketingRfm(models.Model):
         )
 
     @api.model
-    def _refresh(self, companies=None):
-        """Rebuild the rows of ``companies`` (default: every company with posted
-        customer invoices) from their posted invoices, one statement each.
-
-        Rows whose figures did not change are left alone; customers who no longer
-        have a posted invoice lose their row.
-        """
-        self.env["account.move"].flush_model(
-            [
-                "company_id",
-                "commercial_partner_id",
-                "move_type",
-                "state",
-                "invoice_date",
-                "amount_untaxed_signed",
-            ]
-        )
-        self.env["res.partner"].flush_model(
-            ["churn_at_risk", "privacy_restricted", "privacy_erased"]
-        )
-        self.flush_model()
-        if companies is None:
-            company_ids = [
-                company_id
-                for (company_id,) in self.env.execute_query(
-                    SQL(
-                        "SELECT DISTINCT company_id FROM account_move "
-                        "WHERE move_type = 'out_invoice' AND state = 'posted'"
-                    )
-                )
-            ]
-            companies = self.env["res.company"].browse(company_ids)
-        today = fields.Date.context_today(self)
-        for company in companies:
-            self.env.execute_query(self._refresh_sql(company, today))
-        self.invalidate_model()
-
-    @api.model
-    def _refresh_sql(self, company, today):
+    def _query(self):
+        # The row's id is the last posted move of the customer with the
+        # company: each move belongs to exactly one row. Lifecycle dates are
+        # UTC days, like fields.Date.today().
         return SQL(
             """
-        WITH invoiced AS (
-            SELECT move.commercial_partner_id AS partner_id,
-                   MIN(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice') AS first_date,
-                   MAX(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice') AS last_date,
-                   COUNT(*) FILTER (WHERE move.move_type = 'out_invoice') AS frequency,
-                   COALESCE(SUM(move.amount_untaxed_signed), 0) AS monetary
-              FROM account_move move
-             WHERE move.company_id = %(company)s
-               AND move.move_type IN ('out_invoice', 'out_refund')
-               AND move.state = 'posted'
-               AND move.commercial_partner_id IS NOT NULL
-             GROUP BY move.commercial_partner_id
-        ),
-        scored AS (
+        SELECT scored.id, scored.company_id, scored.partner_id,
+               scored.first_invoice_date, scored.last_invoice_date,
+               scored.frequency, scored.monetary,
+               scored.r AS recency_score, scored.f AS frequency_score,
+               scored.m AS monetary_score,
+               scored.r::text || scored.f::text || scored.m::text AS rfm_code,
+               grid.cell::varchar AS cell,
+               (CASE WHEN scored.last_invoice_date
+                          < (NOW() AT TIME ZONE 'UTC')::date - %(lapsed)s
+                     THEN 'lapsed'
+                     WHEN COALESCE(
+                         (scored.churn_at_risk ->> scored.company_id::text)::boolean,
+                         FALSE) THEN 'at_risk'
+                     WHEN scored.first_invoice_date
+                          >= (NOW() AT TIME ZONE 'UTC')::date - %(new)s
+                     THEN 'new'
+                     ELSE 'active'
+                END)::varchar AS lifecycle
+          FROM (
             SELECT invoiced.*, partner.churn_at_risk,
-                   1 + 5 * (RANK() OVER (ORDER BY last_date) - 1)
-                       / COUNT(*) OVER () AS r,
-                   1 + 5 * (RANK() OVER (ORDER BY frequency) - 1)
-                       / COUNT(*) OVER () AS f,
-                   1 + 5 * (RANK() OVER (ORDER BY monetary) - 1)
-                       / COUNT(*) OVER () AS m
-              FROM invoiced
+                   1 + 5 * (RANK() OVER (PARTITION BY invoiced.company_id
+                                         ORDER BY invoiced.last_invoice_date) - 1)
+                       / COUNT(*) OVER (PARTITION BY invoiced.company_id) AS r,
+                   1 + 5 * (RANK() OVER (PARTITION BY invoiced.company_id
+                                         ORDER BY invoiced.frequency) - 1)
+                       / COUNT(*) OVER (PARTITION BY invoiced.company_id) AS f,
+                   1 + 5 * (RANK() OVER (PARTITION BY invoiced.company_id
+                                         ORDER BY invoiced.monetary) - 1)
+                       / COUNT(*) OVER (PARTITION BY invoiced.company_id) AS m
+              FROM (
+                SELECT MAX(move.id) AS id,
+                       move.company_id,
+                       move.commercial_partner_id AS partner_id,
+                       MIN(move.invoice_date) FILTER (
+                           WHERE move.move_type = 'out_invoice') AS first_invoice_date,
+                       MAX(move.invoice_date) FILTER (
+                           WHERE move.move_type = 'out_invoice') AS last_invoice_date,
+                       COUNT(*) FILTER (
+                           WHERE move.move_type = 'out_invoice') AS frequency,
+                       COALESCE(SUM(move.amount_untaxed_signed), 0) AS monetary
+                  FROM account_move move
+                 WHERE move.move_type IN ('out_invoice', 'out_refund')
+                   AND move.state = 'posted'
+                   AND move.commercial_partner_id IS NOT NULL
+                 GROUP BY move.company_id, move.commercial_partner_id
+                HAVING COUNT(*) FILTER (WHERE move.move_type = 'out_invoice') > 0
+              ) AS invoiced
               JOIN res_partner partner ON partner.id = invoiced.partner_id
-             WHERE invoiced.frequency > 0
-               -- People who restricted processing, or were erased, are not profiled.
-               AND partner.privacy_restricted IS NOT TRUE
+             -- People who restricted processing, or were erased, are not profiled.
+             WHERE partner.privacy_restricted IS NOT TRUE
                AND partner.privacy_erased IS NOT TRUE
-        ),
-        computed AS (
-            SELECT scored.partner_id, scored.first_date, scored.last_date,
-                   scored.frequency, scored.monetary, scored.r, scored.f, scored.m,
-                   grid.cell,
-                   CASE WHEN scored.last_date < %(lapsed)s THEN 'lapsed'
-                        WHEN COALESCE(
-                            (scored.churn_at_risk ->> %(company_key)s)::boolean,
-                            FALSE) THEN 'at_risk'
-                        WHEN scored.first_date >= %(new)s THEN 'new'
-                        ELSE 'active'
-                   END AS lifecycle
-              FROM scored
-              JOIN (VALUES %(grid)s) AS grid(r, fm, cell)
-                ON grid.r = scored.r AND grid.fm = (scored.f + scored.m + 1) / 2
-        ),
-        changed AS (
-            SELECT computed.*
-              FROM computed
-              LEFT JOIN crm_marketing_rfm rfm
-                ON rfm.company_id = %(company)s
-               AND rfm.partner_id = computed.partner_id
-             WHERE rfm.id IS NULL
-                OR (rfm.first_invoice_date, rfm.last_invoice_date, rfm.frequency,
-                    rfm.monetary, rfm.rfm_code, rfm.cell, rfm.lifecycle)
-                   IS DISTINCT FROM
-                   (computed.first_date, computed.last_date, computed.frequency,
-                    computed.monetary,
-                    computed.r::text || computed.f::text || computed.m::text,
-                    computed.cell::varchar, computed.lifecycle::varchar)
-        ),
-        upserted AS (
-            INSERT INTO crm_marketing_rfm AS rfm (
-                company_id, partner_id, first_invoice_date, last_invoice_date,
-                frequency, monetary, recency_score, frequency_score,
-                monetary_score, rfm_code, cell, lifecycle)
-            SELECT %(company)s, partner_id, first_date, last_date, frequency,
-                   monetary, r, f, m, r::text || f::text || m::text, cell,
-                   lifecycle
-              FROM changed
-            ON CONFLICT (company_id, partner_id) DO UPDATE
-               SET first_invoice_date = EXCLUDED.first_invoice_date,
-                   last_invoice_date = EXCLUDED.last_invoice_date,
-                   frequency = EXCLUDED.frequency,
-                   monetary = EXCLUDED.monetary,
-                   recency_score = EXCLUDED.recency_score,
-                   frequency_score = EXCLUDED.frequency_score,
-                   monetary_score = EXCLUDED.monetary_score,
-                   rfm_code = EXCLUDED.rfm_code,
-                   cell = EXCLUDED.cell,
-                   lifecycle = EXCLUDED.lifecycle
-            RETURNING 1
-        )
-        DELETE FROM crm_marketing_rfm rfm
-         WHERE rfm.company_id = %(company)s
-           AND NOT EXISTS (
-               SELECT 1 FROM computed WHERE computed.partner_id = rfm.partner_id)
+          ) AS scored
+          JOIN (VALUES %(grid)s) AS grid(r, fm, cell)
+            ON grid.r = scored.r AND grid.fm = (scored.f + scored.m + 1) / 2
         """,
-            company=company.id,
-            company_key=str(company.id),
-            lapsed=today - timedelta(days=LAPSED_DAYS),
-            new=today - timedelta(days=NEW_DAYS),
+            lapsed=LAPSED_DAYS,
+            new=NEW_DAYS,
             grid=self._cell_values_sql(),
         )
 
-    @api.model
-    def _cron_refresh(self):
-        self._refresh()
+    def init(self):
+        # Before it was a view, the analysis was a table rebuilt by a cron.
+        if table_kind(self.env.cr, self._table) == TableKind.Regular:
+            self.env.cr.execute(SQL("DROP TABLE %s CASCADE", SQL.identifier(self._table)))
+        drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )

@@ -71,7 +71,7 @@ class CrmMarketingSegment(models.Model):
         "the member companies, not only the companies' own addresses.",
     )
     domain = fields.Char(string="Filter", default="[]", tracking=True)
-    # Criteria computed from posted invoices (the RFM snapshot of the company).
+    # Criteria computed from posted invoices (the RFM analysis of the company).
     rfm_cell_ids = fields.Many2many(
         "crm.marketing.segment.criterion",
         "crm_marketing_segment_rfm_cell_rel",
@@ -238,7 +238,7 @@ class CrmMarketingSegment(models.Model):
     # ------------------------------------------------------------
 
     def action_refresh(self):
-        """Refresh the membership now (the RFM snapshot first when needed)."""
+        """Refresh the membership now."""
         self.check_access("read")
         self._refresh()
         return True
@@ -366,12 +366,12 @@ class CrmMarketingSegment(models.Model):
             )
             customer = SQL.identifier(customer_alias, "commercial_partner_id")
         if self._uses_rfm():
-            self.env["crm.marketing.rfm"].flush_model()
             rfm_alias = query.make_alias(alias, "crm_segment_rfm")
             query.add_join(
                 "LEFT JOIN",
                 rfm_alias,
-                SQL.identifier("crm_marketing_rfm"),
+                # The view, with the changes it reads flushed first.
+                self.env["crm.marketing.rfm"]._table_sql,
                 SQL(
                     "%s = %s AND %s = %s",
                     SQL.identifier(rfm_alias, "partner_id"),
@@ -393,7 +393,7 @@ class CrmMarketingSegment(models.Model):
         return query.select(record)
 
     def _lifecycle_condition(self, alias, rfm_alias, customer):
-        """Lifecycle stages from the RFM snapshot; "lead" for those without a
+        """Lifecycle stages from the RFM analysis; "lead" for those without a
         posted invoice and with an open lead or opportunity."""
         stages = self.lifecycle_ids.mapped("code")
         conditions = []
@@ -482,15 +482,8 @@ class CrmMarketingSegment(models.Model):
     # Refresh
     # ------------------------------------------------------------
 
-    def _refresh(self, rfm_done=False):
-        """Refresh the membership of each segment; the RFM snapshot of the
-        companies whose segments use it is rebuilt first, unless ``rfm_done``."""
-        if not rfm_done:
-            companies = self.filtered(lambda s: s._uses_rfm()).company_id
-            if companies:
-                # sudo: the snapshot aggregates every posted invoice of the
-                # company; segments only read cells and stages from it.
-                self.env["crm.marketing.rfm"].sudo()._refresh(companies)
+    def _refresh(self):
+        """Refresh the membership of each segment."""
         for segment in self:
             segment._refresh_members()
 
@@ -506,28 +499,32 @@ class CrmMarketingSegment(models.Model):
         today = fields.Date.context_today(self)
         now = fields.Datetime.now()
         # "IS NOT NULL" lets PostgreSQL use the partial unique index of the column.
+        # The differences are set operations (EXCEPT), linear whatever the
+        # planner guesses of the matching rows: an anti-join it believed to be
+        # tiny turned quadratic on the first refresh of a big segment.
         count, added, removed = self.env.execute_query(
             SQL(
                 """
             WITH matching AS MATERIALIZED (%(matching)s),
+            current AS MATERIALIZED (
+                SELECT member.%(column)s AS id
+                  FROM crm_marketing_segment_member member
+                 WHERE member.segment_id = %(segment)s
+                   AND member.%(column)s IS NOT NULL
+            ),
             removed AS (
                 DELETE FROM crm_marketing_segment_member member
                  WHERE member.segment_id = %(segment)s
                    AND member.%(column)s IS NOT NULL
-                   AND NOT EXISTS (
-                       SELECT 1 FROM matching WHERE matching.id = member.%(column)s)
+                   AND member.%(column)s IN (
+                       SELECT id FROM current EXCEPT SELECT id FROM matching)
                 RETURNING 1
             ),
             added AS (
                 INSERT INTO crm_marketing_segment_member
                        (segment_id, %(column)s, date_joined)
-                SELECT %(segment)s, matching.id, %(now)s
-                  FROM matching
-                 WHERE NOT EXISTS (
-                       SELECT 1 FROM crm_marketing_segment_member member
-                        WHERE member.segment_id = %(segment)s
-                          AND member.%(column)s IS NOT NULL
-                          AND member.%(column)s = matching.id)
+                SELECT %(segment)s, joining.id, %(now)s
+                  FROM (SELECT id FROM matching EXCEPT SELECT id FROM current) joining
                 RETURNING 1
             ),
             sizes AS (
@@ -567,14 +564,12 @@ class CrmMarketingSegment(models.Model):
 
     @api.model
     def _cron_refresh_segments(self):
-        """Rebuild the RFM snapshot of every company, then refresh every active
-        segment, each in its own savepoint so that one broken filter does not
-        stop the others."""
-        self.env["crm.marketing.rfm"]._refresh()
+        """Refresh every active segment, each in its own savepoint so that one
+        broken filter does not stop the others."""
         for segment in self.search([]):
             try:
                 with self.env.cr.savepoint():
-                    segment._refresh(rfm_done=True)
+                    segment._refresh()
             except Exception as error:  # one segment must not stop the others
                 _logger.warning(
                     "Segment %s (id %s) could not be refreshed: %s",

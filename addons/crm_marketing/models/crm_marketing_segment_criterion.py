@@ -10,7 +10,7 @@ CRITERION_KINDS = [
 class CrmMarketingSegmentCriterion(models.Model):
     """One value a segment can ask for: an RFM cell, a lifecycle stage or an
     engagement band. The records come with the addon; their codes are what the
-    refresh compares with the RFM snapshot and the engagement bands."""
+    refresh compares with the RFM analysis and the engagement bands."""
 
     _name = "crm.marketing.segment.criterion"
     _description = "Segment Criterion Value"

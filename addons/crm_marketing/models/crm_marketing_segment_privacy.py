@@ -3,7 +3,8 @@ from odoo import api, models
 
 class CrmPrivacyEngine(models.AbstractModel):
     """RFM rows and segment memberships are profiling of a person: exported with
-    their data, deleted when they are erased."""
+    their data; memberships are deleted when they are erased, and the RFM
+    analysis leaves erased people out by itself."""
 
     _inherit = "crm.privacy.engine"
 
@@ -22,7 +23,7 @@ class CrmPrivacyEngine(models.AbstractModel):
                     "cell",
                     "lifecycle",
                 ],
-                "erase": "delete",
+                "erase": "derived",
             },
             {
                 "model": "crm.marketing.segment.member",

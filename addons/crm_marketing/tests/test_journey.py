@@ -109,7 +109,7 @@ class TestJourney(JourneyCommon, MockEmail):
             step_form.partner_tag_id = self.tags[0]
         clicked = step_form.record
         self.assertEqual(email.mailing_id.subject, "Welcome")
-        self.assertEqual(clicked.trigger_description, "Clicked within 1 days")
+        self.assertEqual(clicked.trigger_description, "Clicked within 1 day")
         self.assertEqual(journey.step_ids, email | clicked)
         for model in (
             "crm.marketing.journey",
@@ -123,6 +123,23 @@ class TestJourney(JourneyCommon, MockEmail):
                 .get_views([(False, "list"), (False, "form"), (False, "search")])
             )
             self.assertEqual(set(views["views"]), {"list", "form", "search"})
+
+    def test_first_steps_are_added_before_the_journey_is_saved(self):
+        with Form(self.Journey.with_user(self.marketer)) as journey_form:
+            journey_form.name = "Steps before saving"
+            journey_form.domain = repr([("id", "in", self.people.ids)])
+            with journey_form.step_ids.new() as step_form:
+                step_form.name = "Welcome"
+                step_form.action_type = "email"
+            with journey_form.step_ids.new() as step_form:
+                step_form.name = "Tag newcomers"
+                step_form.delay_number = 2
+                step_form.action_type = "tag_add"
+                step_form.partner_tag_id = self.tags[0]
+        journey = journey_form.record
+        welcome, tag = journey.step_ids.sorted("id")
+        self.assertEqual(welcome.mailing_id.subject, "Welcome")
+        self.assertEqual(tag.trigger_description, "2 days after entering the journey")
 
     def test_start_needs_ready_steps(self):
         journey = self._journey()

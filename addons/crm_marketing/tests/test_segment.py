@@ -26,7 +26,6 @@ class TestSegment(SegmentCommon):
     # ------------------------------------------------------------
 
     def test_live_count_while_editing_equals_the_refreshed_count(self):
-        self.env["crm.marketing.rfm"]._refresh(self.company)
         with Form(self.env["crm.marketing.segment"].with_user(self.marketer)) as form:
             form.name = "Best customers"
             form.domain = repr([("category_id", "in", self.tag.ids)])

@@ -1,7 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
-from odoo.tools import SQL
 
 from odoo.addons.crm_marketing.models.crm_marketing_rfm import (
     RFM_CELL_MAP,
@@ -19,21 +18,7 @@ class TestSegmentRfm(SegmentCommon):
         )
         return {row.partner_id: row for row in rows}
 
-    def _ctids(self):
-        """Physical row versions: an UPDATE gives a row a new one."""
-        self.env.flush_all()
-        return dict(
-            self.env.execute_query(
-                SQL(
-                    "SELECT id, ctid::text FROM crm_marketing_rfm "
-                    "WHERE company_id = %s",
-                    self.company.id,
-                )
-            )
-        )
-
     def test_scores_and_cells_by_quintile(self):
-        self.env["crm.marketing.rfm"]._refresh(self.company)
         rows = self._rows()
         self.assertEqual(
             self._keys(self.env["res.partner"].union(*rows)), sorted(EXPECTED)
@@ -59,7 +44,6 @@ class TestSegmentRfm(SegmentCommon):
         )
 
     def test_other_company_invoices_count_there_only(self):
-        self.env["crm.marketing.rfm"]._refresh()
         elsewhere = self._rows(self.other_company)
         self.assertEqual(
             set(elsewhere), {self.customers["c0"], self.other_company_customer}
@@ -73,38 +57,25 @@ class TestSegmentRfm(SegmentCommon):
         self.assertEqual((here.recency_days, here.rfm_code), (400, "111"))
         self.assertNotIn(self.other_company_customer, self._rows())
 
-    def test_refresh_rewrites_only_what_changed(self):
-        Rfm = self.env["crm.marketing.rfm"]
-        Rfm._refresh(self.company)
-        before = self._ctids()
-        Rfm._refresh(self.company)
-        self.assertEqual(self._ctids(), before, "an unchanged row was rewritten")
-
-        # A new invoice for c6 today: c6 changes, and nobody disappears.
-        self._create_customer_invoice(self.customers["c6"], 100)
-        Rfm._refresh(self.company)
-        after = self._ctids()
-        self.assertEqual(set(after), set(before))
-        c6 = self._rows()[self.customers["c6"]]
-        self.assertNotEqual(after[c6.id], before[c6.id])
-        self.assertEqual((c6.frequency, c6.recency_days), (2, 0))
+    def test_a_new_invoice_shows_at_once(self):
+        c6 = self.customers["c6"]
+        self.assertEqual(self._rows()[c6].frequency, 1)
+        self._create_customer_invoice(c6, 100)
+        row = self._rows()[c6]
+        self.assertEqual((row.frequency, row.recency_days), (2, 0))
+        self.assertEqual(len(self._rows()), 10, "nobody left the analysis")
 
     def test_cancelled_invoices_leave_the_analysis(self):
-        Rfm = self.env["crm.marketing.rfm"]
-        Rfm._refresh(self.company)
         invoice = self.env["account.move"].search(
             [("partner_id", "=", self.customers["c3"].id), ("state", "=", "posted")]
         )
         invoice.button_draft()
         invoice.button_cancel()
-        Rfm._refresh(self.company)
         rows = self._rows()
         self.assertNotIn(self.customers["c3"], rows)
         self.assertEqual(len(rows), 9)
 
     def test_restricted_and_erased_people_are_not_profiled(self):
-        Rfm = self.env["crm.marketing.rfm"]
-        Rfm._refresh(self.company)
         c8, c9 = self.customers["c8"], self.customers["c9"]
         export = self.env["crm.privacy.engine"]._export(c9)
         self.assertEqual(
@@ -113,15 +84,12 @@ class TestSegmentRfm(SegmentCommon):
         )
         # sudo: restriction is recorded by a data-subject request.
         c8.sudo().privacy_restricted = True
-        Rfm._refresh(self.company)
         self.assertNotIn(c8, self._rows())
         self.env["crm.privacy.engine"]._erase(c9)
         self.assertNotIn(c9, self._rows())
-        Rfm._refresh(self.company)
         self.assertEqual(len(self._rows()), 8)
 
     def test_marketers_read_cells_managers_read_amounts(self):
-        self.env["crm.marketing.rfm"]._refresh()
         row = self._rows()[self.customers["c8"]]
         as_marketer = row.with_user(self.marketer)
         self.assertEqual(as_marketer.cell, "champions")

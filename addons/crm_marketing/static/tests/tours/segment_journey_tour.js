@@ -121,22 +121,13 @@ registry.category("web_tour.tours").add("crm_marketing_segment_journey", {
             trigger: `.o_field_widget[name=segment_id] input:value(${SEGMENT})`,
         },
         {
-            content: "Save the journey before adding its steps",
-            trigger: ".o_form_button_save:enabled",
-            run: "click",
-        },
-        {
-            content: "The journey is saved",
-            trigger: ".o_form_saved",
-        },
-        {
-            content: "Add the first step",
+            content: "Add the first step before saving the journey",
             trigger: ".o_field_widget[name=step_ids] .o_field_x2many_list_row_add a",
             run: "click",
         },
         {
-            content: "The step belongs to the journey",
-            trigger: `.modal .o_field_widget[name=journey_id]:contains('${JOURNEY}'), .modal .o_field_widget[name=journey_id] input:value(${JOURNEY})`,
+            content: "The step belongs to this journey: no journey to pick",
+            trigger: ".modal .o_form_view:not(:has(.o_field_widget[name=journey_id]))",
         },
         {
             content: "Name the step",
