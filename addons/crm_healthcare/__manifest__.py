@@ -1,0 +1,25 @@
+{
+    "name": "CRM Healthcare: Patients and Appointments",
+    "summary": "Patient CRM for clinics: protected health data behind its own groups, "
+    "appointments without double booking, providers, rooms and appointment types",
+    "version": "18.0.1.0.0",
+    "category": "Services/Healthcare",
+    "website": "https://github.com/crm-suite/crm-suite",
+    "author": "CRM Suite",
+    "license": "LGPL-3",
+    "depends": ["crm_core", "calendar", "sms", "resource", "account", "portal"],
+    "data": [
+        "security/crm_healthcare_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_healthcare_data.xml",
+        "views/crm_healthcare_patient_views.xml",
+        "views/crm_healthcare_appointment_views.xml",
+        "views/crm_healthcare_provider_views.xml",
+        "views/crm_healthcare_room_views.xml",
+        "views/crm_healthcare_appointment_type_views.xml",
+        "views/crm_healthcare_specialty_views.xml",
+        "views/crm_healthcare_menus.xml",
+    ],
+    "installable": True,
+    "application": True,
+}
