@@ -2,3 +2,10 @@ from . import test_access
 from . import test_booking
 from . import test_concurrency
 from . import test_encryption
+from . import test_safeguards
+from . import test_slots
+from . import test_portal
+from . import test_care_plan
+from . import test_invoicing
+from . import test_privacy_360
+from . import test_reminders

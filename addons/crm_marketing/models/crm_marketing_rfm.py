@@ -199,7 +199,9 @@ class CrmMarketingRfm(models.Model):
     def init(self):
         # Before it was a view, the analysis was a table rebuilt by a cron.
         if table_kind(self.env.cr, self._table) == TableKind.Regular:
-            self.env.cr.execute(SQL("DROP TABLE %s CASCADE", SQL.identifier(self._table)))
+            self.env.cr.execute(
+                SQL("DROP TABLE %s CASCADE", SQL.identifier(self._table))
+            )
         drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(
