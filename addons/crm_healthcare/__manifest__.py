@@ -42,6 +42,9 @@
         "views/crm_healthcare_reminder_templates.xml",
         "views/crm_healthcare_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["crm_healthcare/static/tests/tours/*.js"],
+    },
     "demo": [
         "demo/crm_healthcare_demo.xml",
     ],

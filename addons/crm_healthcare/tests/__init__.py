@@ -9,3 +9,4 @@ from . import test_care_plan
 from . import test_invoicing
 from . import test_privacy_360
 from . import test_reminders
+from . import test_tours

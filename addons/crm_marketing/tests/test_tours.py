@@ -35,7 +35,6 @@ class TestSegmentJourneyTour(CrmMarketingCommon, BrowserTourCase):
         cls._create_customer_invoice(
             lapsed, 1000, invoice_date=fields.Date.today() - timedelta(days=400)
         )
-        # The RFM analysis as the nightly cron leaves it: the live count reads it.
 
     def _run(self, size):
         self.start_tour_at(
