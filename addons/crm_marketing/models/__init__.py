@@ -6,6 +6,7 @@ from . import utm_campaign
 from . import account_move_line
 from . import account_move
 from . import mailing_mailing_ab
+from . import mailing_mailing_journey
 from . import crm_marketing_engagement_rule
 from . import crm_marketing_engagement_event
 from . import crm_marketing_engagement_collector

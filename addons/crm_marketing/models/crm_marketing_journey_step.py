@@ -5,7 +5,9 @@ from dateutil.relativedelta import relativedelta
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.models import MAGIC_COLUMNS
-from odoo.tools import SQL, is_html_empty
+from odoo.tools import SQL, email_normalize_all, is_html_empty
+
+from .mailing_mailing_journey import JOURNEY_BATCH_EMAILS
 
 ACTION_TYPES = [
     ("email", "Send an email"),
@@ -683,6 +685,15 @@ class CrmMarketingJourneyStep(models.Model):
                 mailing.id,
             )
         )[0][0]
+        if self.action_type == "email":
+            # Only this batch's addresses can have been reached already.
+            field = records._mail_get_primary_email_field()
+            emails = {
+                email
+                for value in records.mapped(field)
+                for email in email_normalize_all(value)
+            }
+            mailing = mailing.with_context(**{JOURNEY_BATCH_EMAILS: sorted(emails)})
         mailing.action_send_mail(records.ids)
         Trace.flush_model()
         trace_of = dict(

@@ -1,5 +1,6 @@
 import logging
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -123,6 +124,54 @@ class TestJourney(JourneyCommon, MockEmail):
                 .get_views([(False, "list"), (False, "form"), (False, "search")])
             )
             self.assertEqual(set(views["views"]), {"list", "form", "search"})
+
+    def test_email_step_looks_up_only_its_batch_addresses(self):
+        journey = self._journey(enrolment="scheduled")
+        welcome = self._step(journey, name="Welcome")
+        with freeze_time(T0):
+            journey.action_start()
+            with self.mock_mail_gateway():
+                self._run()
+        self.assertEqual(len(self._traces(welcome)), 4)
+        # Odoo's seen list loads every address the mailing reached; a journey
+        # batch looks up its own addresses only, in one query.
+        mailing = welcome.mailing_id.sudo()
+        known = self.people[0].email_normalized
+        self.assertEqual(
+            mailing._get_seen_list(), set(self.people.mapped("email_normalized"))
+        )
+        with self.assertQueryCount(1):
+            seen = mailing.with_context(
+                crm_journey_batch_emails=[known, "new@journey.example.com"]
+            )._get_seen_list()
+        self.assertEqual(seen, {known})
+        # A newcomer sharing an address the step already mailed is not mailed
+        # twice; another newcomer is.
+        twin, newcomer = self.env["res.partner"].create(
+            [
+                {"name": "Twin", "email": known},
+                {"name": "Newcomer", "email": "newcomer@journey.example.com"},
+            ]
+        )
+        self._grant(twin | newcomer, self.purpose_email)
+        journey.domain = repr([("id", "in", (self.people | twin | newcomer).ids)])
+        Mailing = type(self.env["mailing.mailing"])
+        odoo_seen_list, asked = Mailing._get_seen_list, []
+
+        def seen_list(mailing):
+            asked.append(mailing.env.context.get("crm_journey_batch_emails"))
+            return odoo_seen_list(mailing)
+
+        with (
+            freeze_time(T0 + timedelta(days=2)),
+            patch.object(Mailing, "_get_seen_list", seen_list),
+            self.mock_mail_gateway(),
+        ):
+            self._run()
+        self.assertEqual(asked, [sorted([known, "newcomer@journey.example.com"])])
+        self.assertEqual(self._traces(welcome, twin).trace_status, "cancel")
+        self.assertEqual(self._traces(welcome, twin).failure_type, "mail_dup")
+        self.assertEqual(self._traces(welcome, newcomer).trace_status, "outgoing")
 
     def test_first_steps_are_added_before_the_journey_is_saved(self):
         with Form(self.Journey.with_user(self.marketer)) as journey_form:
