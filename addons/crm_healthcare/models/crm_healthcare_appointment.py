@@ -291,6 +291,7 @@ class CrmHealthcareAppointment(models.Model):
             # sudo: the front desk may not read other people's time off; only
             # whether the resource works is used, no leave leaves this method.
             resources = appointments[holder_field].resource_id.sudo()
+            # sudo: same reason, the calendar's leaves of those resources.
             intervals = calendar.sudo()._work_intervals_batch(
                 pytz.utc.localize(min(appointments.mapped("start"))),
                 pytz.utc.localize(max(appointments.mapped("stop"))),
@@ -550,6 +551,7 @@ class CrmHealthcareAppointment(models.Model):
             appointment.calendar_event_id.write(appointment._calendar_event_values())
         missing = active.filtered(lambda a: not a.calendar_event_id)
         if missing:
+            # sudo: same reason, the events are the provider's, not the user's.
             events = (
                 self.env["calendar.event"]
                 .sudo()

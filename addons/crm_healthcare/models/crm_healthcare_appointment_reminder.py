@@ -186,6 +186,7 @@ class CrmHealthcareAppointment(models.Model):
         the grace period (``crm_healthcare.no_show_grace_minutes``, 30 by
         default) has passed without check-in, and count them on their patients:
         one statement for all of them. Returns the appointments marked."""
+        # sudo: a system parameter, read for the cron or any user marking.
         grace = int(
             self.env["ir.config_parameter"]
             .sudo()

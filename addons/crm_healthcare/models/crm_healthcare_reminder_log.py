@@ -376,6 +376,7 @@ class CrmHealthcareReminderLog(models.Model):
         """Queue the SMS, per template, as Odoo's SMS queue sends them: deleted
         once handed to the carrier."""
         default = self.env["crm.healthcare.reminder.rule"]._default_sms_template()
+        # sudo: the cron queues the reminders' SMS, which no user owns.
         SmsSudo = self.env["sms.sms"].sudo()
         for template, logs in self.grouped(
             lambda log: log.rule_id.sms_template_id or default
