@@ -40,6 +40,8 @@ class TestBookingTour(HealthcareCommon, BrowserTourCase):
         appointment = self.Appointment.search([("patient_id", "=", self.patient_1.id)])
         self.assertEqual(len(appointment), 1)
         self.assertEqual(appointment.state, "confirmed")
+        # Booked through the web client by the front desk, not by the test's admin.
+        self.assertEqual(appointment.create_uid, self.front_desk)
         self.assertEqual(appointment.appointment_type_id, self.consultation)
         self.assertIn(appointment.provider_id, self.provider_1 | self.provider_2)
         # Private: only its owner, the provider, reads the event's title.

@@ -1,3 +1,5 @@
+/** @odoo-module **/
+
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
@@ -52,6 +54,10 @@ registry.category("web_tour.tours").add("crm_healthcare_booking", {
             content: "The appointment is booked",
             trigger:
                 "body:not(:has(.modal)) .o_form_view .o_statusbar_status .o_arrow_button_current:contains('Booked')",
+        },
+        {
+            content: "for this patient, with one of the clinic's providers",
+            trigger: `.o_form_view:has(.o_field_widget[name=patient_id] input:value(${PATIENT})):has(.o_field_widget[name=appointment_type_id] input:value(${TYPE})) .o_field_widget[name=provider_id] input:value(/^Dr (Ada Lane|Ben Oak)$/)`,
         },
         ...stepUtils.statusbarButtonsSteps("Confirm", "Confirm it"),
         {
