@@ -1,0 +1,42 @@
+{
+    "name": "CRM Retail: Loyalty from Invoices and Stock-Aware Recommendations",
+    "summary": "Loyalty points earned from posted invoices and taken back by credit "
+    "notes, tiers on paid revenue, expiring point lots, and recommendations of what "
+    "is in stock",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Sales",
+    "website": "https://github.com/crm-suite/crm-suite",
+    "author": "CRM Suite",
+    "license": "LGPL-3",
+    "depends": ["crm_core", "sale_loyalty", "sale_stock"],
+    "data": [
+        "security/crm_retail_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_retail_data.xml",
+        "data/crm_retail_recommendation_data.xml",
+        "views/loyalty_program_views.xml",
+        "views/loyalty_card_views.xml",
+        "views/crm_retail_loyalty_lot_views.xml",
+        "views/crm_retail_tier_views.xml",
+        "wizards/crm_retail_redeem_wizard_views.xml",
+        "views/account_move_views.xml",
+        "views/crm_retail_recommendation_views.xml",
+        "views/crm_retail_stock_alert_views.xml",
+        "wizards/crm_retail_suggest_wizard_views.xml",
+        "views/sale_order_views.xml",
+        "report/crm_retail_product_affinity_views.xml",
+        "report/crm_retail_rfm_report_views.xml",
+        "report/crm_retail_loyalty_liability_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/crm_retail_menus.xml",
+    ],
+    "demo": [
+        "demo/crm_retail_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": ["crm_retail/static/tests/tours/*.js"],
+    },
+    "installable": True,
+    "application": False,
+}

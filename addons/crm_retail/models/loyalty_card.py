@@ -1,0 +1,441 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+CRON_BATCH = 1000
+
+
+class LoyaltyCard(models.Model):
+    _inherit = "loyalty.card"
+
+    crm_earn_from_invoices = fields.Boolean(related="program_id.crm_earn_from_invoices")
+    crm_tier_id = fields.Many2one(
+        "crm.retail.tier",
+        string="Tier",
+        readonly=True,
+        tracking=True,
+        index="btree_not_null",
+    )
+    crm_tier_since = fields.Date(string="Tier Since", readonly=True)
+    crm_tier_review_date = fields.Date(
+        string="Tier Review",
+        readonly=True,
+        help="From this date (plus the program's grace period) the tier can go down "
+        "if the paid revenue of the last 12 months is below its threshold.",
+    )
+    crm_paid_revenue = fields.Monetary(
+        string="Paid Revenue (12 months)",
+        currency_field="currency_id",
+        readonly=True,
+        help="Payments reconciled with posted invoices over the last 12 months, net "
+        "of refunds paid, as of the last tier review.",
+    )
+    crm_tier_reviewed_on = fields.Date(readonly=True, copy=False)
+    crm_tier_history_ids = fields.One2many(
+        "crm.retail.tier.history", "card_id", string="Tier Changes"
+    )
+    crm_lot_ids = fields.One2many("crm.retail.loyalty.lot", "card_id", string="Lots")
+    crm_points_expiring = fields.Float(
+        string="Points Expiring Soon", compute="_compute_crm_points_expiring"
+    )
+    crm_next_expiry_date = fields.Date(
+        string="Next Expiry", compute="_compute_crm_points_expiring"
+    )
+
+    @api.depends(
+        "crm_lot_ids.points_remaining",
+        "crm_lot_ids.expiry_date",
+        "program_id.crm_expiry_notice_days",
+    )
+    def _compute_crm_points_expiring(self):
+        today = fields.Date.context_today(self)
+        lots = self.env["crm.retail.loyalty.lot"]._read_group(
+            [
+                ("card_id", "in", self.ids),
+                ("state", "=", "active"),
+                ("points_remaining", ">", 0),
+                ("expiry_date", "!=", False),
+            ],
+            ["card_id", "expiry_date:day"],
+            ["points_remaining:sum"],
+        )
+        by_card = defaultdict(list)
+        for card, expiry, points in lots:
+            by_card[card].append((expiry, points))
+        for card in self:
+            horizon = today + timedelta(days=card.program_id.crm_expiry_notice_days)
+            dates = sorted(by_card.get(card, []))
+            card.crm_next_expiry_date = dates[0][0] if dates else False
+            card.crm_points_expiring = sum(p for d, p in dates if d <= horizon)
+
+    # ------------------------------------------------------------------
+    # Ledger
+    # ------------------------------------------------------------------
+    def _crm_lock(self):
+        """Lock the cards' rows until the end of the transaction: two invoices of
+        one customer posted at once add their points one after the other (the second
+        transaction waits, then retries on the serialization error)."""
+        if not self:
+            return
+        self.flush_recordset(["points"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM loyalty_card WHERE id IN %s "
+                "ORDER BY id FOR NO KEY UPDATE",
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(["points"])
+
+    def _crm_take(
+        self, points, kind, pending, move=None, order=None, origin_lot=None, date=None
+    ):
+        """Take ``points`` from this card's active lots, ``origin_lot`` first, then
+        the oldest to expire; what no lot covers is recorded without a lot.
+        Returns the consumptions' values, which the caller creates in one batch;
+        ``pending`` holds the points already taken per lot by that batch."""
+        self.ensure_one()
+        date = date or fields.Date.context_today(self)
+        rounding = self.currency_id.rounding or 0.01
+        lots = self.crm_lot_ids.filtered(
+            lambda lot: (
+                lot.state == "active"
+                and lot.points_remaining - pending[lot.id] >= rounding
+            )
+        ).sorted(
+            lambda lot: (
+                lot != origin_lot,
+                lot.expiry_date or date.max,
+                lot.date,
+                lot.id,
+            )
+        )
+        values = []
+        left = points
+        base = {
+            "card_id": self.id,
+            "kind": kind,
+            "date": date,
+            "move_id": move.id if move else False,
+            "order_id": order.id if order else False,
+            "origin_lot_id": origin_lot.id if origin_lot else False,
+        }
+        for lot in lots:
+            if left < rounding:
+                break
+            taken = min(left, lot.points_remaining - pending[lot.id])
+            pending[lot.id] += taken
+            values.append({**base, "lot_id": lot.id, "points": taken})
+            left -= taken
+        if left >= rounding:
+            values.append({**base, "lot_id": False, "points": left})
+        return values
+
+    def _crm_history(self, description, issued=0.0, used=0.0, kind=None, move=None):
+        self.ensure_one()
+        return {
+            "card_id": self.id,
+            "description": description,
+            "issued": issued,
+            "used": used,
+            "crm_kind": kind,
+            "order_model": move and move._name,
+            "order_id": move and move.id,
+        }
+
+    # ------------------------------------------------------------------
+    # Tiers
+    # ------------------------------------------------------------------
+    def _crm_paid_revenue(self):
+        """Paid revenue of the last 12 months per card: payments reconciled with
+        the posted invoices of the card's customer, minus payments reconciled with
+        their credit notes (refunds paid out), in the company's currency. A credit
+        note set against an invoice is not a payment: that part of the invoice was
+        never paid, so the revenue is net of it."""
+        if not self:
+            return {}
+        today = fields.Date.context_today(self)
+        for model in ("account.move", "account.move.line", "account.partial.reconcile"):
+            self.env[model].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+            WITH cards AS (
+                SELECT card.id, card.partner_id, program.company_id
+                  FROM loyalty_card card
+                  JOIN loyalty_program program ON program.id = card.program_id
+                 WHERE card.id IN %(cards)s
+            ), flows AS (
+                -- payments reconciled with invoices (the invoice's line is the debit)
+                SELECT inv.commercial_partner_id AS partner_id, inv.company_id,
+                       part.amount
+                  FROM account_partial_reconcile part
+                  JOIN account_move_line inv_line ON inv_line.id = part.debit_move_id
+                  JOIN account_move inv ON inv.id = inv_line.move_id
+                  JOIN account_move_line pay_line ON pay_line.id = part.credit_move_id
+                  JOIN account_move pay ON pay.id = pay_line.move_id
+                 WHERE inv.move_type = 'out_invoice' AND inv.state = 'posted'
+                   AND pay.move_type NOT IN ('out_invoice', 'out_refund', 'out_receipt')
+                   AND part.max_date > %(since)s AND part.max_date <= %(today)s
+                   AND inv.commercial_partner_id IN (SELECT partner_id FROM cards)
+                 UNION ALL
+                -- refunds paid out on credit notes (their line is the credit)
+                SELECT refund.commercial_partner_id, refund.company_id, -part.amount
+                  FROM account_partial_reconcile part
+                  JOIN account_move_line ref_line ON ref_line.id = part.credit_move_id
+                  JOIN account_move refund ON refund.id = ref_line.move_id
+                  JOIN account_move_line pay_line ON pay_line.id = part.debit_move_id
+                  JOIN account_move pay ON pay.id = pay_line.move_id
+                 WHERE refund.move_type = 'out_refund' AND refund.state = 'posted'
+                   AND pay.move_type NOT IN ('out_invoice', 'out_refund', 'out_receipt')
+                   AND part.max_date > %(since)s AND part.max_date <= %(today)s
+                   AND refund.commercial_partner_id IN (SELECT partner_id FROM cards)
+            )
+            SELECT cards.id, COALESCE(SUM(flows.amount), 0)
+              FROM cards
+              LEFT JOIN flows ON flows.partner_id = cards.partner_id
+                             AND (cards.company_id IS NULL
+                                  OR flows.company_id = cards.company_id)
+             GROUP BY cards.id
+            """,
+                cards=tuple(self.ids),
+                since=today - relativedelta(years=1),
+                today=today,
+            )
+        )
+        return dict(rows)
+
+    def _crm_target_tier(self, revenue):
+        self.ensure_one()
+        reached = self.program_id.crm_tier_ids.filtered(
+            lambda t: t.threshold <= revenue
+        )
+        return reached.sorted("threshold")[-1:] if reached else reached
+
+    def _crm_review_tiers(self, upgrade_only=False):
+        """Move each card to the tier its paid revenue reaches: up at once, down
+        only once the review date and the grace period have passed."""
+        cards = self.filtered(lambda c: c.program_id.crm_tier_ids and c.partner_id)
+        if not cards:
+            return
+        today = fields.Date.context_today(self)
+        revenue_by_card = cards._crm_paid_revenue()
+        history = []
+        changed = self.browse()
+        _ = self.env._
+        for card in cards:
+            program = card.program_id
+            revenue = revenue_by_card.get(card.id, 0.0)
+            current = card.crm_tier_id
+            target = card._crm_target_tier(revenue)
+            values = {"crm_paid_revenue": revenue}
+            review_due = (
+                card.crm_tier_review_date and card.crm_tier_review_date <= today
+            )
+            next_review = today + relativedelta(months=program.crm_tier_review_months)
+            if target and (not current or target.threshold > current.threshold):
+                values.update(
+                    crm_tier_id=target.id,
+                    crm_tier_since=today,
+                    crm_tier_review_date=next_review,
+                )
+                history.append(
+                    {
+                        "card_id": card.id,
+                        "date": today,
+                        "old_tier_id": current.id,
+                        "new_tier_id": target.id,
+                        "direction": "up",
+                        "paid_revenue": revenue,
+                        "reason": _(
+                            "Paid %(revenue)s over 12 months, %(tier)s starts at "
+                            "%(threshold)s.",
+                            revenue=card.currency_id.format(revenue),
+                            tier=target.name,
+                            threshold=card.currency_id.format(target.threshold),
+                        ),
+                    }
+                )
+                changed |= card
+            elif current and review_due and not upgrade_only:
+                grace_end = card.crm_tier_review_date + timedelta(
+                    days=program.crm_tier_grace_days
+                )
+                if target == current:
+                    # Still qualifies at its review: the tier is renewed for a period.
+                    values["crm_tier_review_date"] = next_review
+                elif today >= grace_end:
+                    values.update(
+                        crm_tier_id=target.id,
+                        crm_tier_since=today,
+                        crm_tier_review_date=next_review if target else False,
+                    )
+                    history.append(
+                        {
+                            "card_id": card.id,
+                            "date": today,
+                            "old_tier_id": current.id,
+                            "new_tier_id": target.id,
+                            "direction": "down",
+                            "paid_revenue": revenue,
+                            "reason": _(
+                                "Paid %(revenue)s over 12 months at the review of "
+                                "%(review)s, below the %(threshold)s of %(tier)s, and "
+                                "the %(days)s days of grace have passed.",
+                                revenue=card.currency_id.format(revenue),
+                                review=card.crm_tier_review_date,
+                                threshold=card.currency_id.format(current.threshold),
+                                tier=current.name,
+                                days=program.crm_tier_grace_days,
+                            ),
+                        }
+                    )
+                    changed |= card
+            card.write(values)
+        self.env["crm.retail.tier.history"].create(history)
+        changed._crm_send_tier_mail()
+
+    def _crm_send_tier_mail(self):
+        template = self.env.ref(
+            "crm_retail.mail_template_tier_change", raise_if_not_found=False
+        )
+        if not template:
+            return
+        for card in self.filtered(lambda c: c.partner_id.email):
+            template.send_mail(
+                card.id, email_layout_xmlid="mail.mail_notification_light"
+            )
+
+    # ------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_review_tiers(self, batch_size=CRON_BATCH):
+        """Review the tiered cards not reviewed today, a batch per run; the cron
+        runs again at once while some are left (a second run the same day finds
+        only those, so a retried batch is not reviewed twice)."""
+        today = fields.Date.context_today(self)
+        domain = [
+            ("program_id.crm_tier_ids", "!=", False),
+            ("program_id.active", "=", True),
+            ("partner_id", "!=", False),
+            "|",
+            ("crm_tier_reviewed_on", "=", False),
+            ("crm_tier_reviewed_on", "<", today),
+        ]
+        # sudo: the cron reviews every tiered card of every company.
+        Card = self.sudo()
+        cards = Card.search(domain, limit=batch_size, order="id")
+        by_company = defaultdict(cards.browse)
+        for card in cards:
+            by_company[card.company_id] |= card
+        for company, company_cards in by_company.items():
+            company_cards.with_company(company or self.env.company)._crm_review_tiers()
+        cards.write({"crm_tier_reviewed_on": today})
+        remaining = Card.search_count(domain) if len(cards) == batch_size else 0
+        self.env["ir.cron"]._notify_progress(done=len(cards), remaining=remaining)
+
+    @api.model
+    def _cron_expire_points(self, batch_size=CRON_BATCH):
+        """Expire what is left of lots past their date, oldest first, a batch of
+        cards per run, and warn the customers whose points expire within their
+        program's notice period."""
+        today = fields.Date.context_today(self)
+        # sudo: the cron keeps every company's ledgers.
+        Lot = self.env["crm.retail.loyalty.lot"].sudo()
+        domain = [
+            ("state", "=", "active"),
+            ("expiry_date", "<", today),
+            ("points_remaining", ">", 0),
+        ]
+        groups = Lot._read_group(domain, ["card_id"], limit=batch_size + 1)
+        # sudo: as the lots above, the cards of every company.
+        cards = self.sudo().browse([card.id for (card,) in groups[:batch_size]])
+        cards._crm_lock()
+        expired = Lot.search(
+            [*domain, ("card_id", "in", cards.ids)], order="expiry_date, date, id"
+        )
+        lots_by_card = defaultdict(Lot.browse)
+        for lot in expired:
+            lots_by_card[lot.card_id] |= lot
+        consumptions, history = [], []
+        _ = self.env._
+        for card, lots in lots_by_card.items():
+            total = sum(lots.mapped("points_remaining"))
+            consumptions += [
+                {
+                    "lot_id": lot.id,
+                    "card_id": card.id,
+                    "kind": "expire",
+                    "points": lot.points_remaining,
+                    "date": today,
+                }
+                for lot in lots
+            ]
+            # Points the card no longer holds (spent outside the ledger) cannot expire.
+            used = min(total, max(card.points, 0.0))
+            if used:
+                card.points -= used
+            history.append(
+                card._crm_history(
+                    _(
+                        "%(points)s points earned until %(date)s expired.",
+                        points=round(total, 2),
+                        date=max(lots.mapped("expiry_date")),
+                    ),
+                    used=used,
+                    kind="expire",
+                )
+            )
+        # sudo: the cron appends to the ledgers it keeps.
+        cards.env["crm.retail.loyalty.consumption"].create(consumptions)
+        cards.env["loyalty.history"].create(history)
+        self._crm_send_expiry_notices()
+        remaining = len(groups) - len(cards)
+        self.env["ir.cron"]._notify_progress(done=len(cards), remaining=remaining)
+
+    @api.model
+    def _crm_send_expiry_notices(self):
+        today = fields.Date.context_today(self)
+        # sudo: the notices of every company's customers, as the cron.
+        programs = (
+            self.env["loyalty.program"]
+            .sudo()
+            .search(
+                [
+                    ("crm_earn_from_invoices", "=", True),
+                    ("crm_points_validity_months", ">", 0),
+                ]
+            )
+        )
+        if not programs:
+            return
+        longest = max(programs.mapped("crm_expiry_notice_days"))
+        Lot = programs.env["crm.retail.loyalty.lot"]
+        lots = Lot.search(
+            [
+                ("state", "=", "active"),
+                ("expiry_notice_sent", "=", False),
+                ("points_remaining", ">", 0),
+                ("expiry_date", ">=", today),
+                ("expiry_date", "<=", today + timedelta(days=longest)),
+            ]
+        ).filtered(
+            lambda lot: (
+                lot.expiry_date
+                <= today + timedelta(days=lot.program_id.crm_expiry_notice_days)
+            )
+        )
+        template = programs.env.ref(
+            "crm_retail.mail_template_points_expiring", raise_if_not_found=False
+        )
+        if template:
+            for card in lots.card_id.filtered(lambda c: c.partner_id.email):
+                template.send_mail(
+                    card.id, email_layout_xmlid="mail.mail_notification_light"
+                )
+        lots.write({"expiry_notice_sent": True})
