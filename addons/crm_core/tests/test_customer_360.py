@@ -312,7 +312,13 @@ class TestCustomer360QueryCount(CrmCoreCommon):
         self.env.flush_all()
         self.env.invalidate_all()
         start = self.cr.sql_log_count
-        values = partner.with_user(self.salesman_a).read(FIELDS_360)[0]
+        # In the user's company, as the web client reads: the 360 itself, not
+        # which of its figures happens to look up the user's company first.
+        values = (
+            partner.with_user(self.salesman_a)
+            .with_company(self.company)
+            .read(FIELDS_360)[0]
+        )
         return values, self.cr.sql_log_count - start
 
     def test_query_count_does_not_grow_with_history(self):
@@ -334,4 +340,6 @@ class TestCustomer360QueryCount(CrmCoreCommon):
         # A fixed budget too, so that an extra per-figure query is noticed.
         self.env.invalidate_all()
         with self.assertQueryCount(17):  # 16 + assertQueryCount's own flush
-            self.big.with_user(self.salesman_a).read(FIELDS_360)
+            self.big.with_user(self.salesman_a).with_company(self.company).read(
+                FIELDS_360
+            )

@@ -167,6 +167,26 @@ class TestLoyaltyLedger(RetailCommon):
         self.assertEqual(card.points, 150.0)
         self.assertEqual((january.points_remaining, march.points_remaining), (100, 50))
 
+    def test_reward_per_order_takes_whole_multiples(self):
+        """5 off per 10 points: 25 points would pay 2 rewards and lose 5 points."""
+        self._invoice(self.customer, [(self.beans, 10, 10.0)])
+        self.reward.write({"discount_mode": "per_order", "discount": 5})
+        invoice = self._invoice(self.customer, [(self.frother, 1, 40.0)], post=False)
+        wizard = self.env["crm.retail.redeem.wizard"].create(
+            {
+                "move_id": invoice.id,
+                "card_id": self._card().id,
+                "reward_id": self.reward.id,
+                "points": 25,
+            }
+        )
+        with self.assertRaisesRegex(UserError, "multiple of 10"):
+            wizard.action_redeem()
+        wizard.points = 20
+        self.assertEqual(wizard.amount, 10.0)
+        wizard.action_redeem()
+        self.assertEqual(invoice.amount_total, 30.0)
+
     def test_redeem_more_than_the_card_holds_is_refused(self):
         self._invoice(self.customer, [(self.beans, 2, 10.0)])
         card = self._card()

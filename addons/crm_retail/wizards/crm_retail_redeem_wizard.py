@@ -93,6 +93,19 @@ class CrmRetailRedeemWizard(models.TransientModel):
                     points=self.reward_id.required_points,
                 )
             )
+        reward = self.reward_id
+        if (
+            reward.discount_mode == "per_order"
+            and reward.required_points
+            and self.points % reward.required_points
+        ):
+            raise UserError(
+                _(
+                    "This reward is given per %(points)s points: redeem a multiple of "
+                    "%(points)s points.",
+                    points=format(reward.required_points, "g"),
+                )
+            )
         already = sum(
             move.invoice_line_ids.filtered(
                 lambda ln: ln.crm_loyalty_card_id == self.card_id
