@@ -107,15 +107,15 @@ class AccountMove(models.Model):
             "lots": lots,
             "already": {(c.card_id, c.move_id, c.kind) for c in taken},
             "delta": defaultdict(float),  # points added to each card
+            "earned": defaultdict(float),  # points each (card, invoice) earned
             "pending": defaultdict(float),  # points taken per lot in this batch
             "history": [],
             "consumptions": [],
         }
-        # Redemptions first: an invoice cannot pay with the points it earns.
+        moves._crm_loyalty_earn(batch, earned)
         moves._crm_loyalty_redeem(
             batch, redeeming.filtered(lambda ln: ln.move_id in invoices)
         )
-        moves._crm_loyalty_earn(batch, earned)
         moves._crm_loyalty_refund(batch, programs, refunds)
         delta, history, consumptions = (
             batch["delta"],
@@ -138,7 +138,8 @@ class AccountMove(models.Model):
             ] or not line.crm_loyalty_points:
                 continue
             points = line.crm_loyalty_points
-            available = card.points + delta[card]
+            # An invoice cannot pay with the points it earns itself.
+            available = card.points + delta[card] - batch["earned"][card, move]
             if card.currency_id.compare_amounts(points, available) > 0:
                 raise UserError(
                     _(
@@ -153,7 +154,7 @@ class AccountMove(models.Model):
                     )
                 )
             batch["consumptions"] += card._crm_take(
-                points, "redeem", batch["pending"], move=move
+                points, "redeem", batch["pending"], move=move, skip_move=move
             )
             delta[card] -= points
             batch["history"].append(
@@ -192,6 +193,7 @@ class AccountMove(models.Model):
             else:
                 new_lots.append({**values, "card_id": card.id, "move_id": move.id})
             batch["delta"][card] += points
+            batch["earned"][card, move] += points
             batch["history"].append(
                 card._crm_history(
                     self.env._("Earned on %(invoice)s", invoice=move.name),

@@ -92,18 +92,28 @@ class LoyaltyCard(models.Model):
         self.invalidate_recordset(["points"])
 
     def _crm_take(
-        self, points, kind, pending, move=None, order=None, origin_lot=None, date=None
+        self,
+        points,
+        kind,
+        pending,
+        move=None,
+        order=None,
+        origin_lot=None,
+        date=None,
+        skip_move=None,
     ):
         """Take ``points`` from this card's active lots, ``origin_lot`` first, then
         the oldest to expire; what no lot covers is recorded without a lot.
         Returns the consumptions' values, which the caller creates in one batch;
-        ``pending`` holds the points already taken per lot by that batch."""
+        ``pending`` holds the points already taken per lot by that batch;
+        the lot of ``skip_move`` (the invoice paying with points) is left alone."""
         self.ensure_one()
         date = date or fields.Date.context_today(self)
         rounding = self.currency_id.rounding or 0.01
         lots = self.crm_lot_ids.filtered(
             lambda lot: (
                 lot.state == "active"
+                and (not skip_move or lot.move_id != skip_move)
                 and lot.points_remaining - pending[lot.id] >= rounding
             )
         ).sorted(

@@ -15,6 +15,42 @@ class SaleOrder(models.Model):
                 status["points"] = [0] * len(status["points"]) or [0]
         return result
 
+    def _update_programs_and_rewards(self):
+        """Points earned on invoices sit on the card of the customer's company:
+        an order of one of its contacts can spend them too."""
+        for order in self:
+            commercial = order.partner_id.commercial_partner_id
+            if commercial == order.partner_id or not order._allow_nominative_programs():
+                continue
+            cards = self.env["loyalty.card"].search(
+                [
+                    ("partner_id", "=", commercial.id),
+                    ("points", ">", 0),
+                    ("program_id.crm_earn_from_invoices", "=", True),
+                    ("id", "not in", order.applied_coupon_ids.ids),
+                ]
+            )
+            if cards:
+                order.applied_coupon_ids += cards
+        return super()._update_programs_and_rewards()
+
+    def _try_apply_program(self, program, coupon=None):
+        # The card of an invoice-earning program is the company's (see above).
+        if not coupon and program.crm_earn_from_invoices:
+            commercial = self.partner_id.commercial_partner_id
+            if commercial != self.partner_id:
+                coupon = (
+                    self.env["loyalty.card"].search(
+                        [
+                            ("partner_id", "=", commercial.id),
+                            ("program_id", "=", program.id),
+                        ],
+                        limit=1,
+                    )
+                    or None
+                )
+        return super()._try_apply_program(program, coupon=coupon)
+
     def action_confirm(self):
         drafts = self.filtered(lambda order: order.state != "sale")
         res = super().action_confirm()

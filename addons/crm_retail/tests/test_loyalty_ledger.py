@@ -167,6 +167,42 @@ class TestLoyaltyLedger(RetailCommon):
         self.assertEqual(card.points, 150.0)
         self.assertEqual((january.points_remaining, march.points_remaining), (100, 50))
 
+    def test_invoices_posted_together_pay_from_each_other(self):
+        """Posted in one batch: the first invoice's points pay the second's
+        discount, from its lot; the second's own points cannot."""
+        first = self._invoice(self.customer, [(self.beans, 10, 10.0)], post=False)
+        self._invoice(self.customer, [(self.beans, 1, 10.0)])  # creates the card
+        card = self._card()
+        second = self._invoice(self.customer, [(self.frother, 1, 40.0)], post=False)
+        self.env["crm.retail.redeem.wizard"].create(
+            {
+                "move_id": second.id,
+                "card_id": card.id,
+                "reward_id": self.reward.id,
+                "points": 10,
+            }
+        ).action_redeem()
+        # The second invoice's discount line holds 10 points, the card only 10:
+        # the wizard accepted them; at posting, 100 more come from the first.
+        second.invoice_line_ids.filtered("crm_loyalty_card_id").crm_loyalty_points = 60
+        (first | second).action_post()
+        # 10 + 100 + 40 - 60
+        self.assertEqual(card.points, 90.0)
+        lots = {lot.move_id: lot for lot in card.crm_lot_ids}
+        self.assertEqual(lots[second].points_remaining, 40.0)
+        self.assertEqual(
+            lots[first].points_remaining
+            + card.crm_lot_ids.filtered(
+                lambda lot: lot.move_id not in (first | second)
+            ).points_remaining,
+            50.0,
+        )
+        Consumption = self.env["crm.retail.loyalty.consumption"]
+        self.assertFalse(
+            Consumption.search([("card_id", "=", card.id), ("lot_id", "=", False)]),
+            "every point spent came from a lot",
+        )
+
     def test_reward_per_order_takes_whole_multiples(self):
         """5 off per 10 points: 25 points would pay 2 rewards and lose 5 points."""
         self._invoice(self.customer, [(self.beans, 10, 10.0)])
@@ -244,8 +280,8 @@ class TestLoyaltyLedger(RetailCommon):
             [
                 ("earn", 100, 0),
                 ("earn", 50, 0),
-                ("redeem", 0, 80),
                 ("earn", 10, 0),
+                ("redeem", 0, 80),
                 ("expire", 0, 20),
                 ("expire", 0, 60),
             ],
@@ -314,10 +350,10 @@ class TestLoyaltyLedger(RetailCommon):
 
 @tagged("post_install", "-at_install")
 class TestLoyaltyOnOrders(RetailCommon):
-    def _order(self, lines):
+    def _order(self, lines, partner=None):
         return self.env["sale.order"].create(
             {
-                "partner_id": self.customer.id,
+                "partner_id": (partner or self.customer).id,
                 "order_line": [
                     Command.create(
                         {
@@ -355,6 +391,21 @@ class TestLoyaltyOnOrders(RetailCommon):
         order._action_cancel()
         self.assertEqual(card.points, 100.0)
         self.assertEqual(card.crm_lot_ids.points_remaining, 100.0)
+
+    def test_contact_order_spends_the_company_card(self):
+        """Jordan orders for Bean There Ltd: the company's points pay the reward,
+        and no card of Jordan's own is created."""
+        self._invoice(self.customer, [(self.beans, 10, 10.0)])
+        card = self._card()
+        order = self._order([(self.frother, 1, 40.0)], partner=self.contact)
+        order._update_programs_and_rewards()
+        self.assertIn(card, order.applied_coupon_ids)
+        self.assertFalse(order._apply_program_reward(self.reward, card).get("error"))
+        order.action_confirm()
+        spent = order.order_line.filtered("coupon_id").points_cost
+        self.assertTrue(spent)
+        self.assertEqual(card.points, 100.0 - spent)
+        self.assertFalse(self._card(self.contact))
 
 
 @tagged("post_install", "-at_install")
