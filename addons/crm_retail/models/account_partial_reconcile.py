@@ -19,9 +19,9 @@ class AccountPartialReconcile(models.Model):
         ).commercial_partner_id
         if not partners:
             return
-        # sudo: whoever registers a payment moves the customer's tier.
         cards = (
             self.env["loyalty.card"]
+            # sudo: whoever registers a payment moves the customer's tier.
             .sudo()
             .search(
                 [

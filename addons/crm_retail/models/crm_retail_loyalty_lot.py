@@ -80,9 +80,9 @@ class CrmRetailLoyaltyLot(models.Model):
             ratio = min(
                 1.0, abs(refund.amount_total_signed / origin.amount_total_signed)
             )
-        # sudo: what earlier credit notes took back, whoever posted them.
         refunded = sum(
             self.env["crm.retail.loyalty.consumption"]
+            # sudo: what earlier credit notes took back, whoever posted them.
             .sudo()
             .search([("origin_lot_id", "=", self.id), ("kind", "=", "refund")])
             .mapped("points")

@@ -176,6 +176,7 @@ class CrmRetailStockAlert(models.Model):
         alerts._send_back_in_stock()
         done = len(alerts)
         remaining = (
+            # sudo: as above, counted only.
             len(self.sudo()._claim_back_in_stock(None, lock=False))
             if done >= batch_size
             else 0

@@ -411,9 +411,9 @@ class LoyaltyCard(models.Model):
     @api.model
     def _crm_send_expiry_notices(self):
         today = fields.Date.context_today(self)
-        # sudo: the notices of every company's customers, as the cron.
         programs = (
             self.env["loyalty.program"]
+            # sudo: the notices of every company's customers, as the cron.
             .sudo()
             .search(
                 [

@@ -98,6 +98,7 @@ class ResPartner(models.Model):
         last = {
             partner.id: date
             for partner, date in self.env["account.move"]
+            # sudo: see above, posted invoices of the current company only.
             .sudo()
             ._read_group(
                 [

@@ -46,6 +46,7 @@ class TestLoyaltyLedger(RetailCommon):
         card = self._card()
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
             with self.env.cr.savepoint():
+                # sudo: as the posting flow, the only writer of lots.
                 self.env["crm.retail.loyalty.lot"].sudo().create(
                     {
                         "card_id": card.id,

@@ -113,6 +113,7 @@ class TestRetailReports(RetailCommon):
         ============  ====  ====  ======  ===  ===  ===  ============
         """
         card = self._card()
+        # sudo: the tier is the review's to set; the test sets it directly.
         card.sudo().crm_tier_id = self.gold
         rows = self._rfm()
         self.assertEqual(
@@ -233,6 +234,7 @@ class TestRetailReports(RetailCommon):
         """A ledger line recorded in ``month`` (the 2nd, at noon UTC)."""
         line = (
             self.env["loyalty.history"]
+            # sudo: the test writes the ledger as the posting flows do.
             .sudo()
             .create(
                 {

@@ -130,6 +130,7 @@ class TestTiers(RetailCommon):
     def test_review_cron_works_in_batches_and_once_a_day(self):
         # Only this program's cards are in the batches (not the demo shop's).
         others = (
+            # sudo: the demo programs of every company.
             self.env["loyalty.program"].sudo().search([("id", "!=", self.program.id)])
         )
         others.active = False
