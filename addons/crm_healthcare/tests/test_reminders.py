@@ -227,6 +227,7 @@ class TestReminders(HealthcareCommon, MockEmail, SMSCase):
         self._consent(self.patient_1)
         self._consent(self.patient_2)
         last_message = self.env["mail.message"].search([], order="id desc", limit=1)
+        # sudo: the queue holds every user's mails; only those created below are sent.
         Mail = self.env["mail.mail"].sudo()
         last_mail = Mail.search([], order="id desc", limit=1)
         with freeze_time(BEFORE_48H), self.mock_mail_gateway(), self.mockSMSGateway():

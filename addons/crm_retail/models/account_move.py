@@ -4,17 +4,26 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+INVOICE_READERS = (
+    "account.group_account_invoice,account.group_account_readonly,"
+    "sales_team.group_sale_salesman"
+)
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    # Who reads invoices reads what they earned: clerks, auditors, salespeople.
     crm_loyalty_history_ids = fields.One2many(
         "loyalty.history",
         compute="_compute_crm_loyalty_history_ids",
         string="Loyalty Points",
+        groups=INVOICE_READERS,
     )
     crm_loyalty_points = fields.Float(
-        string="Points Earned", compute="_compute_crm_loyalty_history_ids"
+        string="Points Earned",
+        compute="_compute_crm_loyalty_history_ids",
+        groups=INVOICE_READERS,
     )
 
     @api.depends("state")
@@ -22,8 +31,11 @@ class AccountMove(models.Model):
         history = self.env["loyalty.history"].search(
             [("order_model", "=", "account.move"), ("order_id", "in", self.ids)]
         )
+        by_move = defaultdict(lambda: self.env["loyalty.history"])
+        for line in history:
+            by_move[line.order_id] |= line
         for move in self:
-            lines = history.filtered(lambda h, m=move: h.order_id == m.id)
+            lines = by_move[move.id]
             move.crm_loyalty_history_ids = lines
             move.crm_loyalty_points = sum(lines.mapped("issued")) - sum(
                 lines.mapped("used")

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class CrmRetailTier(models.Model):
@@ -49,7 +49,6 @@ class CrmRetailTier(models.Model):
         ),
     ]
 
-    @api.depends("program_id")
     def _compute_card_count(self):
         counts = dict(
             self.env["loyalty.card"]._read_group(

@@ -3,7 +3,7 @@ from psycopg2 import IntegrityError
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import RetailCommon
@@ -316,6 +316,24 @@ class TestLoyaltyLedger(RetailCommon):
             {"card_id": card.id, "new_balance": 90, "description": "Gift"}
         ).action_update_card_point()
         self.assertEqual(sorted(card.crm_lot_ids.mapped("points_remaining")), [30, 60])
+
+    def test_invoice_readers_see_what_it_earned(self):
+        """The clerk and a read-only auditor open the invoice with its Loyalty
+        tab; neither may change the ledger."""
+        invoice = self._invoice(self.customer, [(self.beans, 3, 10.0)])
+        auditor = new_test_user(
+            self.env,
+            "retail_auditor",
+            groups="account.group_account_readonly",
+            company_id=self.company.id,
+        )
+        for user in (self.clerk, auditor):
+            as_user = invoice.with_user(user)
+            as_user.get_views([(False, "form")])
+            self.assertEqual(as_user.crm_loyalty_points, 30.0)
+            self.assertEqual(as_user.crm_loyalty_history_ids.crm_kind, "earn")
+            with self.assertRaises(AccessError):
+                as_user.crm_loyalty_history_ids.write({"issued": 1000})
 
     def test_ledger_is_read_only_for_store_staff_and_hidden_from_employees(self):
         self._invoice(self.customer, [(self.beans, 1, 10.0)])
