@@ -162,12 +162,12 @@ def baseline(env, appointment_ids):
 
 
 def cron_run(env):
-    Log = env["crm.healthcare.reminder.log"]
+    batch = env.ref("crm_healthcare.batch_reminders")
 
     def run():
         # What ir.cron's runner does: call again while work remains, commit
-        # after each call.
-        while Log._cron_send_reminders(batch_size=1000) >= 1000:
+        # after each call (one chunk of appointments each).
+        while batch._run_chunk()[1]:
             env.cr.commit()
         env.cr.commit()
 

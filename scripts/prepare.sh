@@ -131,6 +131,7 @@ prepare_virtualenv() {
     fi
     "$CRM_VENV/bin/pip" install -q "${pip_args[@]}" \
         -r "$PROJECT_DIR/requirements.txt" -r "$PROJECT_DIR/requirements-lint.txt"
+    "$CRM_VENV/bin/pip" install -q --no-deps -r "$PROJECT_DIR/requirements-odoo-addons.txt"
     unset PIP_CONSTRAINT
     echo "$wanted" >"$stamp"
 }

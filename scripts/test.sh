@@ -26,36 +26,64 @@ odoo_bin -d "$DB" -i "$ADDONS" --test-enable --test-tags "$TAGS" --stop-after-in
 odoo_rc=${PIPESTATUS[0]}
 set -e
 
-# Odoo's own count: "N failed, M error(s) of T tests when loading database ..."
-result=$(grep -E "odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$LOG" | tail -1 || true)
-if [[ "$result" =~ ([0-9]+)\ failed,\ ([0-9]+)\ error\(s\)\ of\ ([0-9]+)\ tests ]]; then
-    odoo_failed=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
-    odoo_total=${BASH_REMATCH[3]}
-else
-    odoo_failed=0
-    odoo_total=$(grep -cE "odoo\.addons\.[a-z_]+\.tests\.[a-z_0-9]+: Starting " "$LOG" || true)
-fi
-odoo_passed=$((odoo_total - odoo_failed))
+# Odoo's result of log $1 in odoo_passed/odoo_failed/odoo_total, its bad lines in log_problems.
+check_odoo_log() {
+    local log="$1" result bad_lines warnings skipped allow
+    # Odoo's own count: "N failed, M error(s) of T tests when loading database ..."
+    result=$(grep -E "odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$log" | tail -1 || true)
+    if [[ "$result" =~ ([0-9]+)\ failed,\ ([0-9]+)\ error\(s\)\ of\ ([0-9]+)\ tests ]]; then
+        odoo_failed=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+        odoo_total=${BASH_REMATCH[3]}
+    else
+        odoo_failed=0
+        odoo_total=$(grep -cE "odoo\.addons\.[a-z_]+\.tests\.[a-z_0-9]+: Starting " "$log" || true)
+    fi
+    odoo_passed=$((odoo_total - odoo_failed))
 
-# Log lines that fail the run: any ERROR/CRITICAL, any WARNING not allow-listed.
-log_line='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [0-9]+ '
-allow=$(grep -vE '^\s*(#|$)' "$PROJECT_DIR/.ci/log-allowlist.txt" | paste -sd'|' || true)
-bad_lines=$(grep -E "$log_line(ERROR|CRITICAL) " "$LOG" || true)
-warnings=$(grep -E "$log_line""WARNING " "$LOG" || true)
-if [ -n "$allow" ] && [ -n "$warnings" ]; then
-    warnings=$(grep -vE "$allow" <<<"$warnings" || true)
-fi
-# A skipped test did not run: Odoo skips browser tests when Chromium cannot start.
-skipped=$(grep -E "$log_line""INFO [^ ]+ odoo\.addons\.[a-z_0-9.]+: skipped " "$LOG" || true)
-if [ -n "$skipped" ]; then
-    bad_lines=$(printf '%s\n%s' "$bad_lines" "$skipped")
-fi
-log_problems=0
-if [ -n "$bad_lines$warnings" ]; then
-    log_problems=$(printf '%s\n%s\n' "$bad_lines" "$warnings" | grep -c . || true)
-    say "the Odoo log has $log_problems error or unexpected warning line(s):"
-    printf '%s\n%s\n' "$bad_lines" "$warnings" | grep . | cut -c1-300 | head -40
-fi
+    # Log lines that fail the run: any ERROR/CRITICAL, any WARNING not allow-listed.
+    local log_line='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [0-9]+ '
+    allow=$(grep -vE '^\s*(#|$)' "$PROJECT_DIR/.ci/log-allowlist.txt" | paste -sd'|' || true)
+    bad_lines=$(grep -E "$log_line(ERROR|CRITICAL) " "$log" || true)
+    warnings=$(grep -E "$log_line""WARNING " "$log" || true)
+    if [ -n "$allow" ] && [ -n "$warnings" ]; then
+        warnings=$(grep -vE "$allow" <<<"$warnings" || true)
+    fi
+    # A skipped test did not run: Odoo skips browser tests when Chromium cannot start.
+    skipped=$(grep -E "$log_line""INFO [^ ]+ odoo\.addons\.[a-z_0-9.]+: skipped " "$log" || true)
+    if [ -n "$skipped" ]; then
+        bad_lines=$(printf '%s\n%s' "$bad_lines" "$skipped")
+    fi
+    log_problems=0
+    if [ -n "$bad_lines$warnings" ]; then
+        log_problems=$(printf '%s\n%s\n' "$bad_lines" "$warnings" | grep -c . || true)
+        say "the Odoo log $log has $log_problems error or unexpected warning line(s):"
+        printf '%s\n%s\n' "$bad_lines" "$warnings" | grep . | cut -c1-300 | head -40
+    fi
+}
+
+check_odoo_log "$LOG"
+main_passed=$odoo_passed main_failed=$odoo_failed main_total=$odoo_total main_problems=$log_problems
+
+# The same batches with OCA's queue_job installed: their chunks become jobs. A database
+# of its own (no demo data), running only the tests tagged crm_queue_job.
+QDB="${DB}_queue"
+QLOG="$PROJECT_DIR/.local/logs/odoo-test-queue.log"
+say "fresh database $QDB with queue_job: the batches' queue_job path; log in $QLOG"
+PGPASSWORD=odoo psql -h 127.0.0.1 -U odoo -d postgres -qc "DROP DATABASE IF EXISTS \"$QDB\" WITH (FORCE)"
+rm -rf "$PROJECT_DIR/.local/data/filestore/$QDB"
+set +e
+odoo_bin -d "$QDB" -i "queue_job,$ADDONS" --without-demo=all --test-enable --test-tags crm_queue_job \
+    --stop-after-init --log-level=info --http-port=8169 2>&1 | tee "$QLOG" | grep -E --line-buffered \
+    ' (ERROR|CRITICAL|WARNING) |odoo.tests.result|Ran [0-9]+ test'
+queue_rc=${PIPESTATUS[0]}
+set -e
+check_odoo_log "$QLOG"
+[ "$queue_rc" -ne 0 ] && [ "$odoo_rc" -eq 0 ] && odoo_rc=$queue_rc
+[ "$odoo_total" -eq 0 ] && { say "no queue_job test ran"; odoo_failed=$((odoo_failed + 1)); }
+odoo_passed=$((main_passed + odoo_passed))
+odoo_failed=$((main_failed + odoo_failed))
+odoo_total=$((main_total + odoo_total))
+log_problems=$((main_problems + log_problems))
 
 say "pytest-odoo over tests/"
 set +e

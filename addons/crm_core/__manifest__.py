@@ -12,6 +12,7 @@
         "security/ir.model.access.csv",
         "data/crm_core_data.xml",
         "data/crm_privacy_data.xml",
+        "data/crm_batch_data.xml",
         "views/crm_interaction_views.xml",
         "views/crm_assignment_rule_views.xml",
         "views/res_partner_views.xml",
@@ -23,6 +24,7 @@
         "views/crm_audit_views.xml",
         "report/crm_forecast_report_views.xml",
         "views/res_config_settings_views.xml",
+        "views/crm_batch_views.xml",
         "views/crm_core_menus.xml",
     ],
     "demo": [

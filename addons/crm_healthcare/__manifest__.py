@@ -23,6 +23,7 @@
         "security/crm_healthcare_reminder_security.xml",
         "data/crm_healthcare_data.xml",
         "data/crm_healthcare_reminder_data.xml",
+        "data/crm_healthcare_batch_data.xml",
         "views/crm_healthcare_patient_views.xml",
         "views/crm_healthcare_appointment_views.xml",
         "views/crm_healthcare_provider_views.xml",

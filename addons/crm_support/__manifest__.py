@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/mail_templates.xml",
         "data/crm_support_data.xml",
+        "data/crm_support_batch_data.xml",
         "views/crm_ticket_views.xml",
         "views/crm_support_team_views.xml",
         "views/crm_ticket_config_views.xml",

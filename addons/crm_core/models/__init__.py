@@ -1,3 +1,4 @@
+from . import crm_batch
 from . import crm_interaction
 from . import crm_assignment_rule
 from . import res_partner

@@ -438,4 +438,4 @@ class CrmAssignmentRule(models.Model):
 
     @api.model
     def _cron_assign_backlog(self):
-        self._assign_backlog()
+        return self.env["crm.batch"]._run("assign_backlog")

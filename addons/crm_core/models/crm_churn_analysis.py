@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL
 
 DEFAULT_THRESHOLD = 50
 
@@ -309,19 +309,25 @@ class CrmChurnAnalysis(models.AbstractModel):
         return newly_at_risk
 
     @api.model
-    def _cron_score_customers(self, batch_size=1000):
+    def _cron_score_customers(self):
         """Score every customer of every company they have posted invoices with."""
+        return self.env["crm.batch"]._run("churn_scoring")
+
+    @api.model
+    def _score_in_companies(self, partners):
+        """Score ``partners`` for each company they have posted invoices with."""
         self.env["account.move"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 "SELECT company_id, ARRAY_AGG(DISTINCT commercial_partner_id) "
                 "FROM account_move "
                 "WHERE move_type IN ('out_invoice', 'out_refund') AND state = 'posted' "
-                "GROUP BY company_id ORDER BY company_id"
+                "AND commercial_partner_id = ANY(%s) "
+                "GROUP BY company_id ORDER BY company_id",
+                partners.ids,
             )
         )
         for company_id, partner_ids in rows:
             # sudo: the cron scores every company's customers, whoever runs it.
             analysis = self.sudo().with_company(company_id)
-            for batch in split_every(batch_size, sorted(partner_ids)):
-                analysis._score(analysis.env["res.partner"].browse(batch))
+            analysis._score(analysis.env["res.partner"].browse(sorted(partner_ids)))

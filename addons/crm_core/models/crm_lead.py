@@ -173,3 +173,22 @@ class CrmLead(models.Model):
             "default_partner_id": self.partner_id.id,
         }
         return action
+
+    # Batch "assign_backlog" (crm.batch): open leads nobody owns yet.
+
+    @api.model
+    def _batch_assign_backlog_domain(self):
+        # People who restricted processing are not routed until it is lifted.
+        return [
+            ("active", "=", True),
+            ("user_id", "=", False),
+            ("probability", "<", 100),
+            "|",
+            ("partner_id", "=", False),
+            ("partner_id.privacy_restricted", "=", False),
+        ]
+
+    def _batch_assign_backlog_process(self):
+        # sudo: the rules of every company; each keeps to its own leads.
+        rules = self.env["crm.assignment.rule"].sudo().search([])
+        self.env["crm.assignment.rule"]._assign_leads(self, rules)

@@ -371,16 +371,26 @@ class CrmRetentionPolicy(models.Model):
         return len(records)
 
     @api.model
-    def _cron_apply_retention(self, batch_size=500):
-        """Apply every policy as its owner, one batch each per run; the cron comes
-        back for more."""
-        done = remaining = 0
-        for policy in self.search([]):
+    def _cron_apply_retention(self):
+        """Apply every policy as its owner, a chunk of records at a time."""
+        return self.env["crm.batch"]._run("retention")
+
+    # Batch "retention" (crm.batch): each active policy, a chunk of its due
+    # records per call; a policy with more left is the next chunk's first row.
+
+    @api.model
+    def _batch_retention_domain(self):
+        return [("active", "=", True)]
+
+    def _batch_retention_process(self):
+        limit = self.env.context.get("crm_batch_size") or 500
+        for policy in self:
             try:
                 with self.env.cr.savepoint():
-                    done += policy._apply(limit=batch_size)
-                    remaining += len(policy._due_records(limit=batch_size))
+                    applied = policy._apply(limit=limit)
             except Exception:
                 _logger.exception("Retention policy %s failed", policy.name)
                 continue
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            if applied == limit and policy._due_records(limit=1):
+                return policy
+        return None

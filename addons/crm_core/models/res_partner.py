@@ -430,3 +430,18 @@ class ResPartner(models.Model):
         else:
             allowed = [p.id for p in partners if states.get(p.id) != "withdrawn"]
         return self.browse(allowed)
+
+    # Batch "churn_scoring" (crm.batch): customers with posted invoices.
+
+    @api.model
+    def _batch_churn_scoring_domain(self):
+        invoiced = self.env["account.move"]._search(
+            [
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("state", "=", "posted"),
+            ]
+        )
+        return [("id", "in", invoiced.subselect("commercial_partner_id"))]
+
+    def _batch_churn_scoring_process(self):
+        self.env["crm.churn.analysis"]._score_in_companies(self)

@@ -13,3 +13,4 @@ from . import test_retention
 from . import test_audit
 from . import test_tours
 from . import test_erasure
+from . import test_batches

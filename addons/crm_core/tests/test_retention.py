@@ -99,9 +99,10 @@ class TestRetentionPolicies(CrmCoreCommon):
         self._policy("crm.lead", action="delete", domain="[('active', '=', False)]")
         self._policy("res.partner", action="anonymize")
         Policy = self.env["crm.retention.policy"]
-        Policy._cron_apply_retention(batch_size=2)
+        self.env.ref("crm_core.batch_retention").chunk_size = 2
+        Policy._cron_apply_retention()
         self.assertEqual(len(self.old_lost.exists()), 1)
-        Policy._cron_apply_retention(batch_size=2)
+        Policy._cron_apply_retention()
         self.assertFalse(self.old_lost.exists())
         self.assertTrue(self.old_open.exists())
         self.assertTrue(self.recent_lost.exists())
@@ -109,7 +110,7 @@ class TestRetentionPolicies(CrmCoreCommon):
         self.assertFalse(self.old_person.email)
         self.assertNotIn("Dora", self.old_person.name)
         # Nothing left to do: running again changes nothing.
-        Policy._cron_apply_retention(batch_size=2)
+        Policy._cron_apply_retention()
         self.assertTrue(self.old_open.exists())
         # Another company's records, and those shared by all companies, stay.
         self.assertTrue(self.elsewhere_lost.exists())

@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL, consteq, format_datetime, format_time
 
+from .crm_healthcare_reminder_log import REMINDED_STATES
+
 NO_SHOW_GRACE_PARAM = "crm_healthcare.no_show_grace_minutes"
 NO_SHOW_GRACE_DEFAULT = 30
 # What the patient may still change by the link in a reminder.
@@ -182,16 +184,28 @@ class CrmHealthcareAppointment(models.Model):
 
     @api.model
     def _cron_mark_no_shows(self):
-        """Mark as no-show the booked or confirmed appointments whose start plus
-        the grace period (``crm_healthcare.no_show_grace_minutes``, 30 by
-        default) has passed without check-in, and count them on their patients:
-        one statement for all of them. Returns the appointments marked."""
+        """Mark the missed appointments as no-shows, a chunk per call (crm.batch
+        "no_shows")."""
+        return self.env["crm.batch"]._run("no_shows")
+
+    @api.model
+    def _no_show_deadline(self):
         # sudo: a system parameter, read for the cron or any user marking.
         grace = int(
             self.env["ir.config_parameter"]
             .sudo()
             .get_param(NO_SHOW_GRACE_PARAM, NO_SHOW_GRACE_DEFAULT)
         )
+        return fields.Datetime.now() - timedelta(minutes=grace)
+
+    @api.model
+    def _mark_no_shows(self, ids=None):
+        """Mark as no-show the booked or confirmed appointments whose start plus
+        the grace period (``crm_healthcare.no_show_grace_minutes``, 30 by
+        default) has passed without check-in, and count them on their patients:
+        one statement for all of them (of ``ids`` when given). Returns the
+        appointments marked."""
+        deadline = self._no_show_deadline()
         now = fields.Datetime.now()
         self.flush_model(["state", "start", "patient_id"])
         self.env["crm.healthcare.patient"].flush_model(["no_show_count"])
@@ -201,7 +215,7 @@ class CrmHealthcareAppointment(models.Model):
             WITH missed AS (
                 UPDATE crm_healthcare_appointment
                    SET state = 'no_show', write_date = %(now)s, write_uid = %(uid)s
-                 WHERE state IN %(states)s AND start <= %(deadline)s
+                 WHERE state IN %(states)s AND start <= %(deadline)s %(ids)s
              RETURNING id, patient_id
             ), per_patient AS (
                 SELECT patient_id, COUNT(*) AS missed, ARRAY_AGG(id) AS ids
@@ -217,10 +231,46 @@ class CrmHealthcareAppointment(models.Model):
                 now=now,
                 uid=self.env.uid,
                 states=CHANGEABLE_STATES,
-                deadline=now - timedelta(minutes=grace),
+                deadline=deadline,
+                ids=SQL("AND id = ANY(%s)", list(ids)) if ids is not None else SQL(),
             )
         )
         ids = [appointment_id for (row_ids,) in rows for appointment_id in row_ids]
         self.invalidate_model(["state", "write_date", "write_uid"])
         self.env["crm.healthcare.patient"].invalidate_model(["no_show_count"])
         return self.browse(ids)
+
+    # Batch "no_shows" (crm.batch): appointments past their grace period.
+
+    @api.model
+    def _batch_no_shows_domain(self):
+        return [
+            ("state", "in", CHANGEABLE_STATES),
+            ("start", "<=", self._no_show_deadline()),
+        ]
+
+    def _batch_no_shows_process(self):
+        # The state is checked again in the UPDATE: a second run marks nothing.
+        self._mark_no_shows(self.ids)
+
+    # Batch "reminders" (crm.batch): appointments inside some reminder's window;
+    # each (appointment, rule, channel) is logged once, so a rerun sends nothing.
+
+    @api.model
+    def _batch_reminders_domain(self):
+        now = fields.Datetime.now()
+        # sudo: the rules of every appointment type bound the window.
+        rules = self.env["crm.healthcare.reminder.rule"].sudo().search([])
+        if not rules:
+            return [("id", "=", False)]
+        horizon = max(rules.mapped("hours_before"))
+        return [
+            ("state", "in", REMINDED_STATES),
+            ("start", ">", now),
+            ("start", "<=", now + timedelta(hours=horizon)),
+        ]
+
+    def _batch_reminders_process(self):
+        self.env["crm.healthcare.reminder.log"]._send_due_reminders(
+            limit=None, appointment_ids=self.ids
+        )

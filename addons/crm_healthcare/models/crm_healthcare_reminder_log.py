@@ -138,27 +138,24 @@ class CrmHealthcareReminderLog(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_send_reminders(self, batch_size=BATCH_SIZE):
-        """Send one batch of due reminders and tell the cron runner whether
-        more are due (it commits and calls again)."""
-        done = self._send_due_reminders(limit=batch_size)
-        remaining = self._count_due() if done >= batch_size else 0
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        return done
+    def _cron_send_reminders(self):
+        """Send the due reminders of a chunk of appointments; the cron commits and
+        comes back for the rest (crm.batch "reminders")."""
+        return self.env["crm.batch"]._run("reminders")
 
     @api.model
-    def _send_due_reminders(self, limit=BATCH_SIZE):
-        """Claim up to ``limit`` due reminders, send them, log each outcome;
-        return how many were claimed."""
+    def _send_due_reminders(self, limit=BATCH_SIZE, appointment_ids=None):
+        """Claim up to ``limit`` due reminders (of ``appointment_ids`` when given),
+        send them, log each outcome; return how many were claimed."""
         # sudo: the cron reminds the patients of every company; nothing it reads
         # leaves this method except into the log and the messages themselves.
-        logs = self.sudo()._claim_due(limit)
+        logs = self.sudo()._claim_due(limit, appointment_ids)
         if logs:
             logs._process()
         return len(logs)
 
     @api.model
-    def _due_query(self, now, limit=None, lock=False):
+    def _due_query(self, now, limit=None, lock=False, appointment_ids=None):
         """The due (appointment, rule, channel) triples, earliest first:
         appointments booked or confirmed, not started, inside the rule's
         window, not yet logged for that rule and channel. ``superseded`` marks
@@ -197,6 +194,7 @@ class CrmHealthcareReminderLog(models.Model):
                AND a.start > %(now)s
                AND a.start <= %(horizon)s
                AND a.start - r.hours_before * INTERVAL '1 hour' <= %(now)s
+               %(appointments)s
                AND NOT EXISTS (
                        SELECT 1 FROM crm_healthcare_reminder_log l
                         WHERE l.appointment_id = a.id AND l.rule_id = r.id
@@ -209,6 +207,9 @@ class CrmHealthcareReminderLog(models.Model):
             now=now,
             states=REMINDED_STATES,
             horizon=now + timedelta(hours=horizon),
+            appointments=SQL("AND a.id = ANY(%s)", list(appointment_ids))
+            if appointment_ids is not None
+            else SQL(),
             limit=SQL("LIMIT %s", limit) if limit else SQL(),
             # Another worker's appointments are skipped, never waited for.
             lock=SQL("FOR NO KEY UPDATE OF a SKIP LOCKED") if lock else SQL(),
@@ -230,13 +231,15 @@ class CrmHealthcareReminderLog(models.Model):
         self.flush_model()
 
     @api.model
-    def _claim_due(self, limit):
+    def _claim_due(self, limit, appointment_ids=None):
         """Lock the due appointments and insert their log rows first: the
         unique key makes each (appointment, rule, channel) claimed once, by
         one transaction. Superseded reminders are logged as skipped at once."""
         now = fields.Datetime.now()
         self._flush_for_due()
-        query = self._due_query(now, limit=limit, lock=True)
+        query = self._due_query(
+            now, limit=limit, lock=True, appointment_ids=appointment_ids
+        )
         if query is None:
             return self.browse()
         rows = self.env.execute_query(query)

@@ -743,23 +743,33 @@ class CrmTicket(models.Model):
     @api.model
     def _cron_check_sla(self):
         """Warn before a deadline and escalate on breach, each once per deadline."""
+        return self.env["crm.batch"]._run("sla_check")
+
+    # Batch "sla_check" (crm.batch): open tickets whose deadline is near or past.
+
+    @api.model
+    def _batch_sla_check_domain(self):
         now = fields.Datetime.now()
-        horizon = max(self.env["crm.sla.policy"].search([]).mapped("warn_hours") or [0])
-        candidates = self.search(
-            [
-                ("is_closed", "=", False),
-                ("sla_paused_since", "=", False),
-                ("sla_deadline", "!=", False),
-                ("sla_deadline", "<=", now + timedelta(hours=horizon)),
-            ]
-        )
-        tickets = self._lock(candidates.ids)
-        breached = tickets.filtered(
+        # sudo: the longest warning of any policy bounds the tickets to look at.
+        policies = self.env["crm.sla.policy"].sudo().search([])
+        horizon = max(policies.mapped("warn_hours") or [0])
+        return [
+            ("is_closed", "=", False),
+            ("sla_paused_since", "=", False),
+            ("sla_deadline", "!=", False),
+            ("sla_deadline", "<=", now + timedelta(hours=horizon)),
+        ]
+
+    def _batch_sla_check_process(self):
+        # Each deadline is warned and escalated once: the deadline it was done for
+        # is stored, so a ticket seen again is left alone.
+        now = fields.Datetime.now()
+        breached = self.filtered(
             lambda t: (
                 t.sla_deadline < now and t.sla_escalated_deadline != t.sla_deadline
             )
         )
-        warned = (tickets - breached).filtered(
+        warned = (self - breached).filtered(
             lambda t: (
                 t.sla_warned_deadline != t.sla_deadline
                 and t.sla_deadline - timedelta(hours=t.sla_policy_id.warn_hours) <= now

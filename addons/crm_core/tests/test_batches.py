@@ -1,0 +1,167 @@
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
+
+from .batch_common import BatchCronChecks, BatchQueueChecks
+from .common import CrmCoreCommon
+
+
+class CoreBatchRows:
+    """Rows for crm_core's batches: leads to route, customers to score, policies
+    with records due."""
+
+    BATCHES = {
+        "assign_backlog": "_backlog_rows",
+        "churn_scoring": "_churn_rows",
+        "retention": "_retention_rows",
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["crm.assignment.rule"].search([]).active = False
+        cls.officer = new_test_user(
+            cls.env,
+            "batch_officer",
+            groups="crm_core.group_crm_compliance,crm_core.group_crm_manager",
+            company_id=cls.company.id,
+        )
+
+    def _backlog_rows(self, count):
+        source = self.env["utm.source"].create({"name": "Backlog source"})
+        leads = self.env["crm.lead"].create(
+            [
+                {"name": f"Backlog {i}", "source_id": source.id, "user_id": False}
+                for i in range(count)
+            ]
+        )
+        self.env["crm.assignment.rule"].create(
+            {
+                "name": "Backlog catcher",
+                "team_id": self.team_a.id,
+                "source_ids": [Command.set(source.ids)],
+            }
+        )
+        return leads
+
+    def effect_assign_backlog(self, leads):
+        return [lead.user_id.id for lead in leads]
+
+    def _churn_rows(self, count):
+        long_ago = fields.Date.subtract(fields.Date.today(), days=200)
+        customers = self.env["res.partner"].create(
+            [{"name": f"Silent customer {i}"} for i in range(count)]
+        )
+        for customer in customers:
+            self._create_customer_invoice(
+                customer, 500, invoice_date=long_ago, due_date=long_ago
+            )
+        return customers
+
+    def effect_churn_scoring(self, customers):
+        return [(c.churn_score, c.churn_at_risk, c.churn_reasons) for c in customers]
+
+    def _retention_rows(self, count):
+        Lead = self.env["crm.lead"].with_context(crm_skip_assignment=True)
+        self.doomed = {}
+        policies = self.env["crm.retention.policy"]
+        for i in range(count):
+            doomed = Lead.create(
+                {"name": f"Doomed {i}", "active": False, "company_id": self.company.id}
+            )
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE crm_lead SET write_date = NOW() - INTERVAL '400 days' "
+                    "WHERE id = %s",
+                    doomed.id,
+                )
+            )
+            doomed.invalidate_recordset()
+            policy = (
+                self.env["crm.retention.policy"]
+                .with_user(self.officer)
+                .create(
+                    {
+                        "name": f"Doomed {i} after a year",
+                        "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                        "inactive_days": 365,
+                        "action": "delete",
+                        "domain": repr([("name", "=", f"Doomed {i}")]),
+                    }
+                )
+            )
+            self.doomed[policy.id] = doomed
+            policies |= policy
+        return policies.sudo()
+
+    def effect_retention(self, policies):
+        return [bool(self.doomed[policy.id].exists()) for policy in policies]
+
+
+@tagged("post_install", "-at_install")
+class TestCoreBatches(CoreBatchRows, BatchCronChecks, CrmCoreCommon):
+    def test_chunk_size_is_bounded(self):
+        batch = self._batch("churn_scoring")
+        for size in (0, -5, 100_001):
+            with (
+                self.subTest(size=size),
+                self.assertRaisesRegex(Exception, "between 1 and"),
+            ):
+                batch.chunk_size = size
+                batch.flush_recordset()
+
+    def test_two_workers_claim_distinct_rows(self):
+        """Committed leads: a job or cron of one worker holds rows, the other's claim
+        of the same rows skips them and takes the rest."""
+        db = self.env.cr.dbname
+        with sql_db.db_connect(db).cursor() as setup_cr:
+            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+            leads = env["crm.lead"].create(
+                [{"name": f"Race {i}", "user_id": False} for i in range(4)]
+            )
+            setup_cr.commit()
+        try:
+            with (
+                sql_db.db_connect(db).cursor() as cr1,
+                sql_db.db_connect(db).cursor() as cr2,
+            ):
+                cr2.execute("SET LOCAL lock_timeout = '10s'")
+                batch1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.batch"].search(
+                    [("code", "=", "assign_backlog")]
+                )
+                batch2 = batch1.with_env(api.Environment(cr2, SUPERUSER_ID, {}))
+                first = batch1._todo_ids(ids=leads.ids[:2], lock=True)
+                self.assertEqual(first, leads.ids[:2])
+                second = batch2._todo_ids(ids=leads.ids, lock=True)
+                self.assertEqual(second, leads.ids[2:])
+                cr1.rollback()
+                cr2.rollback()
+        finally:
+            with sql_db.db_connect(db).cursor() as cleanup_cr:
+                cleanup_cr.execute(
+                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
+                )
+                cleanup_cr.commit()
+
+    def test_batches_are_listed_for_administrators(self):
+        batches = self.env["crm.batch"].search([])
+        self.assertTrue(
+            {"assign_backlog", "churn_scoring", "retention"}
+            <= set(batches.mapped("code"))
+        )
+        self.assertFalse(
+            self.env["crm.batch"].with_user(self.manager).has_access("read")
+        )
+        self.assertTrue(all(batches.mapped("cron_id")))
+        batches[0].action_run_now()
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search_count(
+                [("cron_id", "=", batches[0].cron_id.id)]
+            )
+        )
+
+
+@tagged("-standard", "crm_queue_job", "post_install", "-at_install")
+class TestCoreBatchesQueued(CoreBatchRows, BatchQueueChecks, CrmCoreCommon):
+    pass
