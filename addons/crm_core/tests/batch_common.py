@@ -111,11 +111,15 @@ class BatchQueueChecks(BatchChecks):
 
     def _queued(self, code):
         # sudo: the queue is the system's, the test only counts its jobs.
-        return self.env["queue.job"].sudo().search(
-            [
-                ("identity_key", "=like", f"crm.batch:{code}:%"),
-                ("state", "=", "pending"),
-            ]
+        return (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "=like", f"crm.batch:{code}:%"),
+                    ("state", "=", "pending"),
+                ]
+            )
         )
 
     def _perform(self, jobs):
@@ -150,3 +154,22 @@ class BatchQueueChecks(BatchChecks):
                 self._perform(jobs)
                 self.assertEqual(self._effect(code, rows), done)
                 self.assertEqual(self._side_effects(), side_effects)
+
+    def test_second_worker_enqueues_nothing_while_another_runs(self):
+        db = self.env.cr.dbname
+        for code in self.BATCHES:
+            with self.subTest(batch=code):
+                batch = self._batch(code)
+                self._rows(code, 2)
+                with sql_db.db_connect(db).cursor() as worker1_cr:
+                    worker1_cr.execute("SET LOCAL lock_timeout = '10s'")
+                    worker1_cr.execute(
+                        "SELECT id FROM crm_batch WHERE id = %s FOR NO KEY UPDATE",
+                        [batch.id],
+                    )
+                    with mute_logger("odoo.addons.crm_core.models.crm_batch"):
+                        self._run_with_progress(code)
+                    self.assertFalse(self._queued(code))
+                    worker1_cr.rollback()
+                self._run_with_progress(code)
+                self.assertTrue(self._queued(code))
