@@ -166,9 +166,9 @@ class CrmBatch(models.Model):
         }
         # queue_job looks for a queued job with the same key too, but one job at a
         # time and only once it is built: one query here keeps a re-run cheap.
-        # sudo: the queue is the system's; only identity keys are read.
         queued = set(
             self.env["queue.job"]
+            # sudo: the queue is the system's; only identity keys are read.
             .sudo()
             .search(
                 [

@@ -110,9 +110,9 @@ class BatchQueueChecks(BatchChecks):
     """With queue_job: the cron enqueues each chunk once, jobs do the work."""
 
     def _queued(self, code):
-        # sudo: the queue is the system's, the test only counts its jobs.
         return (
             self.env["queue.job"]
+            # sudo: the queue is the system's, the test only counts its jobs.
             .sudo()
             .search(
                 [

@@ -93,7 +93,7 @@ class CoreBatchRows:
             )
             self.doomed[policy.id] = doomed
             policies |= policy
-        return policies.sudo()
+        return policies.with_env(self.env)
 
     def effect_retention(self, policies):
         return [bool(self.doomed[policy.id].exists()) for policy in policies]

@@ -32,8 +32,9 @@ KINDS = [
 
 
 class CrmRetailRecommendation(models.Model):
-    """What to offer a customer, and why: stored rows refreshed daily for all
-    the customers of a company in a few set-based queries.
+    """What to offer a customer, and why: stored rows refreshed daily in a few
+    set-based queries, a chunk of customers at a time (batch "recommendations"),
+    or for all the customers of a company at once (a manager's refresh).
 
     Three kinds: products that the customers who bought the same things also
     bought (co-purchase), products the customer buys at a regular rhythm and is
@@ -363,8 +364,9 @@ class CrmRetailRecommendation(models.Model):
     @api.model
     def _refresh(self, companies):
         """Recompute the recommendations of ``companies``, each in set-based
-        SQL. A company whose refresh is running in another transaction is
-        skipped (transaction-level advisory lock). Returns
+        SQL. A company whose refresh is running in another transaction, or whose
+        customers a chunk of the batch refreshes, is skipped (transaction-level
+        advisory lock). Returns
         {company: (recommendations, new back-in-stock alerts)}."""
         locked = companies.filtered(self._try_lock)
         for company in companies - locked:
@@ -383,9 +385,61 @@ class CrmRetailRecommendation(models.Model):
         return result
 
     @api.model
-    def _try_lock(self, company):
+    def _refresh_partners(self, partners):
+        """Recompute the recommendations of ``partners`` (commercial entities) in
+        each company they bought from or have recommendations in: the same
+        statements as a company's refresh, on these customers' purchases only,
+        so that each customer gets what a whole company's refresh gives them.
+
+        Chunks of the batch share a company (shared advisory lock); a company
+        that a full refresh holds in another transaction is skipped, as that
+        refresh covers these customers. Returns
+        {company: (recommendations, new back-in-stock alerts)}."""
+        if not partners:
+            return {}
+        self._flush_sources()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT company_id FROM account_move
+                 WHERE commercial_partner_id = ANY(%(partners)s)
+                   AND move_type = 'out_invoice' AND state = 'posted'
+                 UNION
+                SELECT company_id FROM crm_retail_recommendation
+                 WHERE partner_id = ANY(%(partners)s)
+                 ORDER BY 1
+                """,
+                partners=partners.ids,
+            )
+        )
+        companies = self.env["res.company"].browse(row[0] for row in rows)
+        locked = companies.filtered(lambda company: self._try_lock(company, True))
+        for company in companies - locked:
+            _logger.info(
+                "Recommendations of company %s are being refreshed by another "
+                "transaction: the %s customer(s) of this chunk are skipped.",
+                company.id,
+                len(partners),
+            )
+        result = {
+            company: self._refresh_company(company, partners) for company in locked
+        }
+        self.invalidate_model()
+        self.env["crm.retail.stock.alert"].invalidate_model()
+        return result
+
+    @api.model
+    def _try_lock(self, company, shared=False):
+        """Hold the company's refresh for the transaction: exclusively for a
+        full refresh, shared by the chunks of the batch; False when another
+        transaction holds it in a conflicting mode."""
+        function = (
+            SQL("pg_try_advisory_xact_lock_shared")
+            if shared
+            else SQL("pg_try_advisory_xact_lock")
+        )
         return self.env.execute_query(
-            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", LOCK_KEY, company.id)
+            SQL("SELECT %s(%s, %s)", function, LOCK_KEY, company.id)
         )[0][0]
 
     @api.model
@@ -418,10 +472,10 @@ class CrmRetailRecommendation(models.Model):
         self.env["crm.retail.stock.alert"].flush_model()
 
     @api.model
-    def _refresh_company(self, company):
-        """Replace the company's recommendations; create the "bought"
-        back-in-stock alerts of the reorders that are out of stock. Returns
-        (recommendations, new alerts).
+    def _refresh_company(self, company, partners=None):
+        """Replace the company's recommendations, those of ``partners`` only
+        when given; create the "bought" back-in-stock alerts of the reorders that
+        are out of stock. Returns (recommendations, new alerts).
 
         The intermediate sets (eligible products, what each customer bought,
         each customer's warehouse, the free stock) go into temporary tables,
@@ -430,17 +484,20 @@ class CrmRetailRecommendation(models.Model):
         nested loops that grow with the square of the customers."""
         self.env.cr.execute(
             SQL(
-                "DELETE FROM crm_retail_recommendation WHERE company_id = %s",
+                "DELETE FROM crm_retail_recommendation WHERE company_id = %s AND %s",
                 company.id,
+                self._partner_filter(SQL.identifier("partner_id"), partners),
             )
         )
-        for query in self._refresh_prepare(company):
+        for query in self._refresh_prepare(company, partners):
             self.env.cr.execute(query)
         (recommendations, alerts) = self.env.execute_query(
             self._refresh_query(company)
         )[0]
         self.env.cr.execute(SQL("DROP TABLE %s", SQL(", ").join(TEMP_TABLES.values())))
-        _logger.info(
+        # A chunk's counts are the batch's progress, not worth a line each.
+        _logger.log(
+            logging.DEBUG if partners is not None else logging.INFO,
             "Recommendations of company %s: %s rows, %s new back-in-stock alerts",
             company.id,
             recommendations,
@@ -449,8 +506,16 @@ class CrmRetailRecommendation(models.Model):
         return recommendations, alerts
 
     @api.model
-    def _refresh_prepare(self, company):
-        """The statements filling the temporary tables of the refresh."""
+    def _partner_filter(self, column, partners):
+        """SQL restricting ``column`` to ``partners``; TRUE when None."""
+        if partners is None:
+            return SQL("TRUE")
+        return SQL("%s = ANY(%s)", column, partners.ids)
+
+    @api.model
+    def _refresh_prepare(self, company, partners=None):
+        """The statements filling the temporary tables of the refresh, the
+        purchases of ``partners`` only when given."""
         default_warehouse = self.env["stock.warehouse"].search(
             [("company_id", "=", company.id)], limit=1
         )
@@ -483,10 +548,14 @@ class CrmRetailRecommendation(models.Model):
                AND move.invoice_date IS NOT NULL
                AND line.display_type = 'product'
                AND line.product_id IS NOT NULL
+               AND %(partners)s
              GROUP BY move.commercial_partner_id, line.product_id
                 """,
                 bought=TEMP_TABLES["bought"],
                 company=company.id,
+                partners=self._partner_filter(
+                    SQL("move.commercial_partner_id"), partners
+                ),
             ),
             SQL(
                 "CREATE UNIQUE INDEX ON %s (partner_id, product_id)",
@@ -504,6 +573,7 @@ class CrmRetailRecommendation(models.Model):
                   JOIN stock_warehouse warehouse
                     ON warehouse.id = sale.warehouse_id AND warehouse.active
                  WHERE sale.company_id = %(company)s AND sale.state != 'cancel'
+                   AND %(partners)s
                  ORDER BY partner.commercial_partner_id, sale.date_order DESC,
                           sale.id DESC
             )
@@ -516,6 +586,9 @@ class CrmRetailRecommendation(models.Model):
                 customer=TEMP_TABLES["customer"],
                 bought=TEMP_TABLES["bought"],
                 company=company.id,
+                partners=self._partner_filter(
+                    SQL("partner.commercial_partner_id"), partners
+                ),
                 default_warehouse=default_warehouse.id or None,
             ),
             SQL(
@@ -740,6 +813,16 @@ class CrmRetailRecommendation(models.Model):
 
     @api.model
     def _cron_refresh(self):
-        # sudo: the daily refresh covers every company; it only writes derived
-        # rows, read back through the company rules.
-        self.sudo()._refresh(self.env["res.company"].sudo().search([]))
+        """Refresh the product affinities when a run of the batch starts, then
+        the recommendations a chunk of customers per call (batch
+        "recommendations"); the cron comes back at once while some are left."""
+        batch = self.env["crm.batch"].search(
+            [("code", "=", "recommendations")], limit=1
+        )
+        # The co-purchases of every chunk of the run read the affinities: they are
+        # refreshed once, by the worker holding the batch for the run's first chunk
+        # (or, with queue_job, before the chunks are enqueued).
+        if batch and not batch.cursor and batch._claim():
+            # sudo: the affinities of every company, a materialized view.
+            self.env["crm.retail.product.affinity"].sudo()._refresh_view()
+        return self.env["crm.batch"]._run("recommendations")

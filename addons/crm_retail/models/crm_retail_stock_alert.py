@@ -6,8 +6,6 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-
 
 class CrmRetailStockAlert(models.Model):
     """Tell a customer when a product is back in stock in their warehouse.
@@ -167,34 +165,31 @@ class CrmRetailStockAlert(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_send_back_in_stock(self, batch_size=BATCH_SIZE):
-        """Email one batch of the waiting alerts whose product is back, and tell
-        the cron runner whether more are ready (it commits and calls again)."""
-        # sudo: the cron serves the alerts of every company; what it reads goes
-        # only into the emails to the alerts' own customers.
-        alerts = self.sudo()._claim_back_in_stock(batch_size)
-        alerts._send_back_in_stock()
-        done = len(alerts)
-        remaining = (
-            # sudo: as above, counted only.
-            len(self.sudo()._claim_back_in_stock(None, lock=False))
-            if done >= batch_size
-            else 0
-        )
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        return done
+    def _cron_send_back_in_stock(self):
+        """Email the waiting alerts whose product is back, a chunk per call (batch
+        "back_in_stock"); the cron comes back at once while more are ready."""
+        return self.env["crm.batch"]._run("back_in_stock")
+
+    # Batch "back_in_stock" (crm.batch): the waiting alerts whose product has
+    # free quantity in their warehouse, oldest first.
 
     @api.model
-    def _claim_back_in_stock(self, limit, lock=True):
-        """Waiting alerts whose product has free quantity in their warehouse,
-        oldest first, locked (another worker's are skipped)."""
+    def _batch_back_in_stock_domain(self):
+        return [("state", "=", "waiting"), ("id", "in", self._back_in_stock_query())]
+
+    def _batch_back_in_stock_process(self):
+        self.filtered(lambda alert: alert.state == "waiting")._send_back_in_stock()
+
+    @api.model
+    def _back_in_stock_query(self):
+        """SQL of the ids of the waiting alerts whose product has free quantity in
+        their warehouse (parenthesized, for a domain's ``in``)."""
         Recommendation = self.env["crm.retail.recommendation"]
         Recommendation._flush_stock()
-        self.flush_model()
-        rows = self.env.execute_query(
-            SQL(
-                """
-            WITH pair AS (
+        self.flush_model(["state", "warehouse_id", "product_id"])
+        return SQL(
+            """
+            (WITH pair AS (
                 SELECT DISTINCT warehouse_id, product_id
                   FROM crm_retail_stock_alert
                  WHERE state = 'waiting'
@@ -215,20 +210,13 @@ class CrmRetailStockAlert(models.Model):
               JOIN available
                 ON available.warehouse_id = alert.warehouse_id
                AND available.product_id = alert.product_id
-             WHERE alert.state = 'waiting'
-             ORDER BY alert.id
-             %(limit)s
-             %(lock)s
-                """,
-                free=Recommendation._free_qty_query(
-                    SQL("SELECT id, parent_path FROM warehouse"),
-                    product_ids=SQL("(SELECT product_id FROM pair)"),
-                ),
-                limit=SQL("LIMIT %s", limit) if limit else SQL(),
-                lock=SQL("FOR NO KEY UPDATE OF alert SKIP LOCKED") if lock else SQL(),
-            )
+             WHERE alert.state = 'waiting')
+            """,
+            free=Recommendation._free_qty_query(
+                SQL("SELECT id, parent_path FROM warehouse"),
+                product_ids=SQL("(SELECT product_id FROM pair)"),
+            ),
         )
-        return self.browse(row[0] for row in rows)
 
     def _send_back_in_stock(self):
         """Email the customers of these alerts (one batch of the template) and

@@ -6,8 +6,6 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-CRON_BATCH = 1000
-
 
 class LoyaltyCard(models.Model):
     _inherit = "loyalty.card"
@@ -321,60 +319,25 @@ class LoyaltyCard(models.Model):
             )
 
     # ------------------------------------------------------------------
-    # Crons
+    # Points expiry
     # ------------------------------------------------------------------
-    @api.model
-    def _cron_review_tiers(self, batch_size=CRON_BATCH):
-        """Review the tiered cards not reviewed today, a batch per run; the cron
-        runs again at once while some are left (a second run the same day finds
-        only those, so a retried batch is not reviewed twice)."""
+    def _crm_expire_points(self):
+        """Expire what is left of these cards' lots past their date, oldest first.
+        Their rows must be locked by the caller (the batch claims them)."""
         today = fields.Date.context_today(self)
-        domain = [
-            ("program_id.crm_tier_ids", "!=", False),
-            ("program_id.active", "=", True),
-            ("partner_id", "!=", False),
-            "|",
-            ("crm_tier_reviewed_on", "=", False),
-            ("crm_tier_reviewed_on", "<", today),
-        ]
-        # sudo: the cron reviews every tiered card of every company.
-        Card = self.sudo()
-        cards = Card.search(domain, limit=batch_size, order="id")
-        by_company = defaultdict(cards.browse)
-        for card in cards:
-            by_company[card.company_id] |= card
-        for company, company_cards in by_company.items():
-            company_cards.with_company(company or self.env.company)._crm_review_tiers()
-        cards.write({"crm_tier_reviewed_on": today})
-        remaining = Card.search_count(domain) if len(cards) == batch_size else 0
-        self.env["ir.cron"]._notify_progress(done=len(cards), remaining=remaining)
-
-    @api.model
-    def _cron_expire_points(self, batch_size=CRON_BATCH):
-        """Expire what is left of lots past their date, oldest first, a batch of
-        cards per run, and warn the customers whose points expire within their
-        program's notice period."""
-        today = fields.Date.context_today(self)
-        # sudo: the cron keeps every company's ledgers.
-        Lot = self.env["crm.retail.loyalty.lot"].sudo()
-        domain = [
-            ("state", "=", "active"),
-            ("expiry_date", "<", today),
-            ("points_remaining", ">", 0),
-        ]
-        groups = Lot._read_group(domain, ["card_id"], limit=batch_size + 1)
-        # sudo: as the lots above, the cards of every company.
-        cards = self.sudo().browse([card.id for (card,) in groups[:batch_size]])
-        cards._crm_lock()
+        Lot = self.env["crm.retail.loyalty.lot"]
         expired = Lot.search(
-            [*domain, ("card_id", "in", cards.ids)], order="expiry_date, date, id"
+            [
+                ("card_id", "in", self.ids),
+                ("state", "=", "active"),
+                ("expiry_date", "<", today),
+                ("points_remaining", ">", 0),
+            ],
+            order="expiry_date, date, id",
         )
-        lots_by_card = defaultdict(Lot.browse)
-        for lot in expired:
-            lots_by_card[lot.card_id] |= lot
         consumptions, history = [], []
         _ = self.env._
-        for card, lots in lots_by_card.items():
+        for card, lots in expired.grouped("card_id").items():
             total = sum(lots.mapped("points_remaining"))
             consumptions += [
                 {
@@ -401,46 +364,40 @@ class LoyaltyCard(models.Model):
                     kind="expire",
                 )
             )
-        # sudo: the cron appends to the ledgers it keeps.
-        cards.env["crm.retail.loyalty.consumption"].create(consumptions)
-        cards.env["loyalty.history"].create(history)
-        self._crm_send_expiry_notices()
-        remaining = len(groups) - len(cards)
-        self.env["ir.cron"]._notify_progress(done=len(cards), remaining=remaining)
+        self.env["crm.retail.loyalty.consumption"].create(consumptions)
+        self.env["loyalty.history"].create(history)
 
-    @api.model
     def _crm_send_expiry_notices(self):
+        """Warn the customers of these cards whose points expire within their
+        program's notice period, once per lot."""
         today = fields.Date.context_today(self)
-        programs = (
-            self.env["loyalty.program"]
-            # sudo: the notices of every company's customers, as the cron.
-            .sudo()
-            .search(
-                [
-                    ("crm_earn_from_invoices", "=", True),
-                    ("crm_points_validity_months", ">", 0),
-                ]
-            )
+        programs = self.program_id.filtered(
+            lambda p: p.crm_earn_from_invoices and p.crm_points_validity_months > 0
         )
         if not programs:
             return
         longest = max(programs.mapped("crm_expiry_notice_days"))
-        Lot = programs.env["crm.retail.loyalty.lot"]
-        lots = Lot.search(
-            [
-                ("state", "=", "active"),
-                ("expiry_notice_sent", "=", False),
-                ("points_remaining", ">", 0),
-                ("expiry_date", ">=", today),
-                ("expiry_date", "<=", today + timedelta(days=longest)),
-            ]
-        ).filtered(
-            lambda lot: (
-                lot.expiry_date
-                <= today + timedelta(days=lot.program_id.crm_expiry_notice_days)
+        lots = (
+            self.env["crm.retail.loyalty.lot"]
+            .search(
+                [
+                    ("card_id", "in", self.ids),
+                    ("program_id", "in", programs.ids),
+                    ("state", "=", "active"),
+                    ("expiry_notice_sent", "=", False),
+                    ("points_remaining", ">", 0),
+                    ("expiry_date", ">=", today),
+                    ("expiry_date", "<=", today + timedelta(days=longest)),
+                ]
+            )
+            .filtered(
+                lambda lot: (
+                    lot.expiry_date
+                    <= today + timedelta(days=lot.program_id.crm_expiry_notice_days)
+                )
             )
         )
-        template = programs.env.ref(
+        template = self.env.ref(
             "crm_retail.mail_template_points_expiring", raise_if_not_found=False
         )
         if template:
@@ -449,3 +406,88 @@ class LoyaltyCard(models.Model):
                     card.id, email_layout_xmlid="mail.mail_notification_light"
                 )
         lots.write({"expiry_notice_sent": True})
+
+    # ------------------------------------------------------------------
+    # Batches (crm.batch): the crons' work, a chunk of cards at a time
+    # ------------------------------------------------------------------
+    @api.model
+    def _batch_review_tiers_domain(self):
+        """Active tiered cards of a customer not reviewed today: a second run the
+        same day finds only those left, so no card is reviewed twice a day."""
+        today = fields.Date.context_today(self)
+        return [
+            ("active", "=", True),
+            ("program_id.crm_tier_ids", "!=", False),
+            ("program_id.active", "=", True),
+            ("partner_id", "!=", False),
+            "|",
+            ("crm_tier_reviewed_on", "=", False),
+            ("crm_tier_reviewed_on", "<", today),
+        ]
+
+    def _batch_review_tiers_process(self):
+        for company, cards in self.grouped("company_id").items():
+            cards.with_company(company or self.env.company)._crm_review_tiers()
+        self.write({"crm_tier_reviewed_on": fields.Date.context_today(self)})
+
+    @api.model
+    def _batch_expire_points_domain(self):
+        """Cards with points past their date, or with points to warn about
+        (within their program's notice period, not warned yet)."""
+        today = fields.Date.context_today(self)
+        self.env["crm.retail.loyalty.lot"].flush_model(
+            [
+                "card_id",
+                "program_id",
+                "state",
+                "points_remaining",
+                "expiry_date",
+                "expiry_notice_sent",
+            ]
+        )
+        self.env["loyalty.program"].flush_model(
+            [
+                "crm_earn_from_invoices",
+                "crm_points_validity_months",
+                "crm_expiry_notice_days",
+            ]
+        )
+        # Raw SQL: the notice period is each program's, which no domain compares.
+        due = SQL(
+            """
+            (SELECT lot.card_id
+               FROM crm_retail_loyalty_lot lot
+               JOIN loyalty_program program ON program.id = lot.program_id
+              WHERE lot.state = 'active'
+                AND lot.points_remaining > 0
+                AND (lot.expiry_date < %(today)s
+                     OR (lot.expiry_notice_sent IS NOT TRUE
+                         AND program.crm_earn_from_invoices
+                         AND program.crm_points_validity_months > 0
+                         AND lot.expiry_date >= %(today)s
+                         AND lot.expiry_date
+                             <= %(today)s + program.crm_expiry_notice_days)))
+            """,
+            today=today,
+        )
+        return [("id", "in", due)]
+
+    def _batch_expire_points_process(self):
+        # The batch holds the cards' rows: postings of their customers wait.
+        self._crm_expire_points()
+        self._crm_send_expiry_notices()
+
+    # ------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_review_tiers(self):
+        """Review the tiered cards not reviewed today, a chunk per call (batch
+        "review_tiers"); the cron comes back at once while some are left."""
+        return self.env["crm.batch"]._run("review_tiers")
+
+    @api.model
+    def _cron_expire_points(self):
+        """Expire what is left of lots past their date and warn the customers whose
+        points expire soon, a chunk of cards per call (batch "expire_points")."""
+        return self.env["crm.batch"]._run("expire_points")

@@ -164,3 +164,24 @@ class ResPartner(models.Model):
             "views": [(False, "form")],
             "target": "current",
         }
+
+    # Batch "recommendations" (crm.batch): the recommendations are refreshed a
+    # chunk of customers at a time, customers being the unit a refresh replaces.
+    # Rows: the commercial entities with posted customer invoices, or with
+    # recommendations left from invoices since cancelled. Every run goes over all
+    # of them, as the daily refresh did; a chunk refreshed twice gives the same.
+
+    @api.model
+    def _batch_recommendations_domain(self):
+        invoiced = self.env["account.move"]._search(
+            [("move_type", "=", "out_invoice"), ("state", "=", "posted")]
+        )
+        recommended = self.env["crm.retail.recommendation"]._search([])
+        return [
+            "|",
+            ("id", "in", invoiced.subselect("commercial_partner_id")),
+            ("id", "in", recommended.subselect("partner_id")),
+        ]
+
+    def _batch_recommendations_process(self):
+        self.env["crm.retail.recommendation"]._refresh_partners(self)

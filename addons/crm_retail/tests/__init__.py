@@ -5,3 +5,4 @@ from . import test_recommendation
 from . import test_reports
 from . import test_tiers
 from . import test_tours
+from . import test_batches

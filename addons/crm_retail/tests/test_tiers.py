@@ -145,15 +145,16 @@ class TestTiers(RetailCommon):
                 )
         cards = self._card() | self._card(other)
         self.assertEqual(cards.crm_tier_id, self.silver)
+        self.env.ref("crm_retail.batch_review_tiers").chunk_size = 1
         with freeze_time("2027-03-15"):
             Card = self.env["loyalty.card"]
-            Card._cron_review_tiers(batch_size=1)
+            Card._cron_review_tiers()
             self.assertEqual(
                 len(cards.filtered(lambda c: c.crm_tier_id == self.bronze)), 1
             )
-            Card._cron_review_tiers(batch_size=1)
+            Card._cron_review_tiers()
             self.assertEqual(cards.crm_tier_id, self.bronze)
-            Card._cron_review_tiers(batch_size=1)
+            Card._cron_review_tiers()
         self.assertEqual(
             len(cards.crm_tier_history_ids.filtered(lambda h: h.direction == "down")), 2
         )
