@@ -11,8 +11,8 @@ For each N it creates N contacts with an email, then times:
   sending the same email costs without a journey;
 - the enrolment of the N contacts into a journey (``_enrol``);
 - the journey's processing of a wait step then an email step for the N
-  participants, as the cron runs it: batches of 1,000 due activities locked
-  with FOR UPDATE SKIP LOCKED, each batch committed.
+  participants, as the cron runs it (the crm.batch ``process_journeys``):
+  chunks of 1,000 due activities claimed SKIP LOCKED, each chunk committed.
 
 Both sends go through the consent gate with the same opt-out purpose, and both
 queue their emails (batches above 100 are not sent inline), so that the
@@ -137,9 +137,12 @@ def build_journey(env, purpose, tag, n):
 
 
 def process_all(env):
-    Activity = env["crm.marketing.journey.activity"]
-    while Activity._process_due(limit=BATCH):
-        env.cr.commit()  # what the cron does between two batches
+    batch = env.ref("crm_marketing.batch_process_journeys")
+    # What ir.cron's runner does: call again while work remains, commit after
+    # each call (one chunk of due activities each, 1,000 by default).
+    while batch._run_chunk()[0]:
+        env.cr.commit()
+    env.cr.commit()
 
 
 def main(conf, db, sizes):

@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
+# The one watermark of the collector before each event type kept its own (the
+# rule's date_collected): where a type not collected since then starts.
 WATERMARK_PARAM = "crm_marketing.engagement_collected_at"
 # Rows committed by a slower transaction may carry a date just before the last
 # run: read again this far back; events already recorded are skipped.
@@ -11,6 +13,16 @@ OVERLAP = timedelta(hours=1)
 # The first run reads this much history; older events would have faded anyway.
 FIRST_RUN_HISTORY = timedelta(days=180)
 RECORD_BATCH = 5000
+# Each collector and the event types (engagement rule codes) it yields.
+COLLECTORS = {
+    "_collect_mailing_traces": ("opened", "replied", "bounced"),
+    "_collect_link_clicks": ("clicked",),
+    "_collect_incoming_emails": ("email_in",),
+    "_collect_interactions": ("interaction",),
+    "_collect_tickets": ("ticket",),
+    "_collect_web_forms": ("web_form",),
+}
+COLLECTED_CODES = tuple(code for codes in COLLECTORS.values() for code in codes)
 
 
 class CrmMarketingEngagementCollector(models.AbstractModel):
@@ -36,33 +48,56 @@ class CrmMarketingEngagementCollector(models.AbstractModel):
     _description = "Engagement Event Collector"
 
     @api.model
-    def _collect(self, since=None):
-        """Record the events that appeared since ``since`` (by default since the
-        last run, with some overlap), update the scores they touch, and move the
-        watermark. Returns the events recorded."""
+    def _collect(self, since=None, rules=None):
+        """Record the events that appeared since ``since`` (by default since each
+        rule's last run, with some overlap), update the scores they touch, and move
+        the rules' watermarks. ``rules`` are the engagement rules to collect (by
+        default every rule with a collector); archived ones only have their
+        watermark moved, so that what happened while archived is never recorded.
+        Returns the events recorded."""
         now = fields.Datetime.now()
         # sudo: collectors read the sources of every company into the ledger.
         self = self.sudo()
-        config = self.env["ir.config_parameter"]
-        if since is None:
-            last = fields.Datetime.to_datetime(config.get_param(WATERMARK_PARAM))
-            since = last - OVERLAP if last else now - FIRST_RUN_HISTORY
+        Rule = self.env["crm.marketing.engagement.rule"]
+        if rules is None:
+            rules = Rule.with_context(active_test=False).search(
+                [("code", "in", COLLECTED_CODES)]
+            )
+        rules = rules.with_env(self.env).filtered(
+            lambda rule: rule.code in COLLECTED_CODES
+        )
+        legacy = fields.Datetime.to_datetime(
+            self.env["ir.config_parameter"].get_param(WATERMARK_PARAM)
+        )
         Event = self.env["crm.marketing.engagement.event"]
         recorded = Event
-        sources = itertools.chain(
-            self._collect_mailing_traces(since),
-            self._collect_link_clicks(since),
-            self._collect_incoming_emails(since),
-            self._collect_interactions(since),
-            self._collect_tickets(since),
-            self._collect_web_forms(since),
+        sources = itertools.chain.from_iterable(
+            self._collect_for(method, rules, since, now, legacy)
+            for method in COLLECTORS
         )
         for batch in split_every(RECORD_BATCH, sources, list):
             recorded |= Event._record(batch, recompute=False)
         if recorded:
             recorded._recompute_touched()
-        config.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
+        rules.write({"date_collected": now})
         return recorded
+
+    @api.model
+    def _collect_for(self, method, rules, since, now, legacy):
+        """The events collector ``method`` yields for the active ``rules`` among
+        its types, read from the oldest of their watermarks."""
+        rules = rules.filtered(
+            lambda rule: rule.active and rule.code in COLLECTORS[method]
+        )
+        if not rules:
+            return
+        if since is None:
+            marks = [rule.date_collected or legacy for rule in rules]
+            since = min(marks) - OVERLAP if all(marks) else now - FIRST_RUN_HISTORY
+        codes = set(rules.mapped("code"))
+        for event in getattr(self, method)(since):
+            if event["event_type"] in codes:
+                yield event
 
     @api.model
     def _trace_target(self):
@@ -323,4 +358,5 @@ class CrmMarketingEngagementCollector(models.AbstractModel):
 
     @api.model
     def _cron_collect_events(self):
-        self._collect()
+        """Collect the events of each engagement rule, a chunk of rules per call."""
+        return self.env["crm.batch"]._run("collect_events")

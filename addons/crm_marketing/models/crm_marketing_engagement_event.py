@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, float_round, split_every
 
 SCORED_MODELS = [("res.partner", "Contact"), ("crm.lead", "Lead/Opportunity")]
@@ -442,48 +443,41 @@ class CrmMarketingEngagementEvent(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_recompute_scores(self, batch_size=1000):
-        """Let every score decay: recompute the contacts and leads with events,
-        and those still holding a score whose events are gone."""
-        self.flush_model()
-        self.env["crm.lead"].flush_model(["partner_id", "crm_engagement_score"])
-        self.env["res.partner"].flush_model(["crm_engagement_score"])
-        partner_ids = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """
-            SELECT partner_id FROM crm_marketing_engagement_event
-             WHERE partner_id IS NOT NULL
-             UNION
-            SELECT id FROM res_partner
-             WHERE crm_engagement_score != 0 OR crm_engagement_reasons IS NOT NULL
-             ORDER BY 1
-            """
-                )
-            )
+    def _cron_recompute_scores(self):
+        """Let the contacts' scores decay, a chunk of contacts per call; the
+        leads' scores decay by their own cron (``_cron_recompute_lead_scores``)."""
+        return self.env["crm.batch"]._run("recompute_contact_scores")
+
+    @api.model
+    def _cron_recompute_lead_scores(self):
+        """Let the leads' scores decay, a chunk of leads per call."""
+        return self.env["crm.batch"]._run("recompute_lead_scores")
+
+    @api.model
+    def _decaying_domain(self, model):
+        """Domain on ``model`` (contacts or leads) of the records whose score
+        decays: those with events, and those still holding a score whose events
+        are gone. A lead also counts its contact's events of no lead."""
+        holding = [
+            "|",
+            "|",
+            ("crm_engagement_score", ">", 0),
+            ("crm_engagement_score", "<", 0),
+            ("crm_engagement_reasons", "!=", False),
         ]
-        lead_ids = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """
-            SELECT lead_id FROM crm_marketing_engagement_event
-             WHERE lead_id IS NOT NULL
-             UNION
-            SELECT lead.id FROM crm_lead lead
-             WHERE lead.partner_id IN (
-                   SELECT partner_id FROM crm_marketing_engagement_event
-                    WHERE lead_id IS NULL AND partner_id IS NOT NULL)
-             UNION
-            SELECT id FROM crm_lead
-             WHERE crm_engagement_score != 0 OR crm_engagement_reasons IS NOT NULL
-             ORDER BY 1
-            """
-                )
+        if model == "res.partner":
+            with_events = self._search([("partner_id", "!=", False)])
+            return expression.OR(
+                [[("id", "in", with_events.subselect("partner_id"))], holding]
             )
-        ]
-        # sudo: the cron scores every company's contacts and leads.
-        self = self.sudo()
-        self._recompute_scores(self.env["res.partner"].browse(partner_ids), batch_size)
-        self._recompute_scores(self.env["crm.lead"].browse(lead_ids), batch_size)
+        with_events = self._search([("lead_id", "!=", False)])
+        contacts_with_events = self._search(
+            [("lead_id", "=", False), ("partner_id", "!=", False)]
+        )
+        return expression.OR(
+            [
+                [("id", "in", with_events.subselect("lead_id"))],
+                [("partner_id", "in", contacts_with_events.subselect("partner_id"))],
+                holding,
+            ]
+        )

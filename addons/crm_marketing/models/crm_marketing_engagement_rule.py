@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .crm_marketing_engagement_collector import COLLECTED_CODES
+
 
 class CrmMarketingEngagementRule(models.Model):
     """What one kind of engagement event is worth, and how fast it fades.
@@ -44,6 +46,13 @@ class CrmMarketingEngagementRule(models.Model):
         "as many for a quarter, and so on.",
     )
     description = fields.Text(help="Where the events of this type come from.")
+    date_collected = fields.Datetime(
+        string="Collected On",
+        readonly=True,
+        copy=False,
+        help="When the events of this type were last read from their source; the "
+        "next run reads from then on.",
+    )
     event_count = fields.Integer(compute="_compute_event_count", string="Events")
 
     _sql_constraints = [
@@ -100,3 +109,19 @@ class CrmMarketingEngagementRule(models.Model):
         action["domain"] = [("rule_id", "=", self.id)]
         action["context"] = {}
         return action
+
+    # Batch "collect_events" (crm.batch): the collectors read their sources by date
+    # since a watermark, not row by row, so the rows are the event types that have
+    # a collector, each with its own watermark: a chunk is a set of sources read
+    # and committed together (a chunk size of 1 commits after each type).
+
+    @api.model
+    def _batch_collect_events_domain(self):
+        # Archived types too: their watermark moves on, nothing is recorded.
+        return [("code", "in", COLLECTED_CODES)]
+
+    def _batch_collect_events_process(self):
+        # The batch browses with active_test off; scoring and qualification
+        # read active records, as the collector does outside a batch.
+        collector = self.env["crm.marketing.engagement.collector"]
+        collector.with_context(active_test=True)._collect(rules=self)

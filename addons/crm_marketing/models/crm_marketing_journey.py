@@ -657,12 +657,8 @@ class CrmMarketingJourney(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_process(self, batch_size=1000):
-        """Enrol newcomers, then run one batch of due steps; the cron calls again
-        (committing in between) while some are left."""
+    def _cron_process(self):
+        """Enrol newcomers, then run the due steps, a chunk of activities per call
+        (the cron calls again, committing in between, while some are left)."""
         self.search([("state", "=", "running")])._enrol()
-        Activity = self.env["crm.marketing.journey.activity"]
-        done = Activity._process_due(limit=batch_size)
-        remaining = Activity._count_due()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        return done
+        return self.env["crm.batch"]._run("process_journeys")

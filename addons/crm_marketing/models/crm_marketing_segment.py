@@ -120,6 +120,12 @@ class CrmMarketingSegment(models.Model):
     )
     live_count_error = fields.Char(compute="_compute_live_count")
     date_refresh = fields.Datetime(string="Refreshed On", readonly=True, copy=False)
+    refresh_error = fields.Char(
+        string="Refresh Failed",
+        readonly=True,
+        copy=False,
+        help="Why the last scheduled refresh failed; empty once a refresh succeeds.",
+    )
     history_ids = fields.One2many("crm.marketing.segment.history", "segment_id")
     mailing_count = fields.Integer(compute="_compute_mailing_count")
 
@@ -559,14 +565,29 @@ class CrmMarketingSegment(models.Model):
         self.env["crm.marketing.segment.member"].invalidate_model()
         self.env["crm.marketing.segment.history"].invalidate_model()
         # sudo: the refresh's own bookkeeping, whoever asked for the refresh.
-        self.sudo().write({"member_count": count, "date_refresh": now})
+        self.sudo().write(
+            {"member_count": count, "date_refresh": now, "refresh_error": False}
+        )
         return count, added, removed
 
     @api.model
     def _cron_refresh_segments(self):
-        """Refresh every active segment, each in its own savepoint so that one
-        broken filter does not stop the others."""
-        for segment in self.search([]):
+        """Refresh every active segment, a chunk of segments per call."""
+        return self.env["crm.batch"]._run("refresh_segments")
+
+    # Batch "refresh_segments" (crm.batch): the active segments. A segment is
+    # refreshed by one SQL statement over its whole audience, so it is the unit:
+    # a chunk is that many segments refreshed and committed together.
+
+    @api.model
+    def _batch_refresh_segments_domain(self):
+        return [("active", "=", True)]
+
+    def _batch_refresh_segments_process(self):
+        """Refresh each segment in its own savepoint so that one broken filter does
+        not stop the others; a failure is posted once, not at every run."""
+        # The batch browses with active_test off; matching wants active records.
+        for segment in self.with_context(active_test=True):
             try:
                 with self.env.cr.savepoint():
                     segment._refresh()
@@ -577,6 +598,9 @@ class CrmMarketingSegment(models.Model):
                     segment.id,
                     error,
                 )
+                if segment.refresh_error == str(error):
+                    continue
+                segment.refresh_error = str(error)
                 segment.message_post(
                     body=self.env._(
                         "This segment could not be refreshed: %(error)s. Fix its "

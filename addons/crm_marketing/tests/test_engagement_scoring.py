@@ -26,6 +26,12 @@ class EngagementCase(CrmMarketingCommon):
             .create({"name": name, "type": "lead", "user_id": False, **vals})
         )
 
+    def _decay(self):
+        """What the two daily crons do: let the contacts' then the leads' scores
+        decay (each in one chunk while the data fits)."""
+        self.Event._cron_recompute_scores()
+        self.Event._cron_recompute_lead_scores()
+
     @staticmethod
     def _event(record, event_type, date, description="did something", **extra):
         return {
@@ -59,13 +65,13 @@ class TestEngagementScoring(EngagementCase):
             self.contact_1.crm_engagement_date, datetime(2025, 3, 1, 12, 0)
         )
         with freeze_time("2025-03-11 12:00:00"):
-            self.Event._cron_recompute_scores()
+            self._decay()
         # Ten days on: 8 halved twice (2) + 4 halved three times (0.5).
         self.assertEqual(self.contact_1.crm_engagement_score, 2.5)
         # Archiving a type takes its events out of the scores.
         self.rule_clicked.active = False
         with freeze_time("2025-03-11 12:00:00"):
-            self.Event._cron_recompute_scores()
+            self._decay()
         self.assertEqual(self.contact_1.crm_engagement_score, 0.5)
 
     @freeze_time("2025-03-01 12:00:00")
@@ -204,7 +210,7 @@ class TestEngagementScoring(EngagementCase):
             [self._event(self.contact_2, "journey", now, points=30)]
         )
         self.assertFalse(recorded)
-        self.Event._cron_recompute_scores()
+        self._decay()
         self.assertEqual(self.contact_2.crm_engagement_score, 0)
         self.assertFalse(self.contact_2.crm_engagement_reasons)
         self.assertEqual(lead.crm_engagement_score, 0)
@@ -259,7 +265,7 @@ class TestMarketingQualification(EngagementCase):
         self.assertFalse(won.crm_mql)
         # Qualification stays when the score fades.
         with freeze_time("2025-09-01 12:00:00"):
-            self.Event._cron_recompute_scores()
+            self._decay()
         self.assertLess(unowned.crm_engagement_score, 30)
         self.assertTrue(unowned.crm_mql)
         self.assertEqual(unowned.crm_mql_date, now)

@@ -289,6 +289,8 @@ class TestSegment(SegmentCommon):
         self.assertEqual(good.member_count, 12)
         self.assertEqual((broken.member_count, archived.member_count), (0, 0))
         self.assertIn("could not be refreshed", broken.message_ids[0].body)
+        self.assertIn("no_such_field", broken.refresh_error)
+        self.assertFalse(good.refresh_error)
         self.assertEqual(
             self.env["crm.marketing.rfm"].search_count(
                 [("company_id", "=", self.company.id)]
