@@ -1,5 +1,5 @@
 # The two commands of the README, plus lint. Each prepares what is missing first.
-.PHONY: run test lint setup clean-db
+.PHONY: run test lint setup clean-db screenshots
 
 run:
 	@bash scripts/run.sh
@@ -9,6 +9,9 @@ test:
 
 lint:
 	@bash scripts/lint.sh
+
+screenshots:
+	@bash scripts/screenshots.sh
 
 setup:
 	@bash scripts/prepare.sh

@@ -179,6 +179,29 @@ addons_in_state() {
     (IFS=,; echo "${names[*]}")
 }
 
+# The demo database $1: created once with our addons and their demo data, then kept up to date.
+prepare_demo_db() {
+    local db="$1" missing installed
+    if ! db_exists "$db"; then
+        say "creating the demo database $db with $(our_addons) and demo data (a few minutes)"
+        odoo_bin -d "$db" -i "$(our_addons)" --stop-after-init --log-level=warn
+        return
+    fi
+    # Installs what an interrupted first run or a new addon left out, and brings
+    # the installed ones up to the code. Installed addons get -u only: -i would
+    # reload their demo records, posted invoices included.
+    missing="$(addons_in_state "$db" missing)"
+    installed="$(addons_in_state "$db" installed)"
+    if [ -n "$missing" ]; then
+        say "installing $missing in $db"
+        odoo_bin -d "$db" -i "$missing" --stop-after-init --log-level=warn
+    fi
+    if [ -n "$installed" ]; then
+        say "updating $installed in $db"
+        odoo_bin -d "$db" -u "$installed" --stop-after-init --log-level=warn
+    fi
+}
+
 prepare_all() {
     prepare_system_packages
     prepare_postgresql
