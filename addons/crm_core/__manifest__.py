@@ -6,12 +6,13 @@
     "website": "https://github.com/crm-suite/crm-suite",
     "author": "CRM Suite",
     "license": "LGPL-3",
-    "depends": ["crm", "account", "privacy_lookup"],
+    "depends": ["crm", "account", "privacy_lookup", "spreadsheet_dashboard"],
     "data": [
         "security/crm_core_security.xml",
         "security/ir.model.access.csv",
         "data/crm_core_data.xml",
         "data/crm_privacy_data.xml",
+        "data/crm_core_dashboard_data.xml",
         "data/crm_batch_data.xml",
         "views/crm_interaction_views.xml",
         "views/crm_assignment_rule_views.xml",
@@ -29,6 +30,7 @@
     ],
     "demo": [
         "demo/crm_core_demo.xml",
+        "demo/crm_core_dashboard_demo.xml",
     ],
     "assets": {
         "web.assets_tests": ["crm_core/static/tests/tours/*.js"],

@@ -24,6 +24,7 @@
         "data/crm_healthcare_data.xml",
         "data/crm_healthcare_reminder_data.xml",
         "data/crm_healthcare_batch_data.xml",
+        "data/crm_healthcare_dashboard_data.xml",
         "views/crm_healthcare_patient_views.xml",
         "views/crm_healthcare_appointment_views.xml",
         "views/crm_healthcare_provider_views.xml",
@@ -48,6 +49,7 @@
     },
     "demo": [
         "demo/crm_healthcare_demo.xml",
+        "demo/crm_healthcare_dashboard_demo.xml",
     ],
     "installable": True,
     "application": True,

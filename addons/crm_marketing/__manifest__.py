@@ -17,6 +17,7 @@
         "data/crm_marketing_journey_data.xml",
         "data/crm_marketing_segment_data.xml",
         "data/crm_marketing_batch_data.xml",
+        "data/crm_marketing_dashboard_data.xml",
         "views/utm_campaign_views.xml",
         "report/crm_marketing_roi_report_views.xml",
         "views/crm_marketing_engagement_views.xml",

@@ -15,6 +15,7 @@
         "data/crm_retail_data.xml",
         "data/crm_retail_recommendation_data.xml",
         "data/crm_retail_batch_data.xml",
+        "data/crm_retail_dashboard_data.xml",
         "views/loyalty_program_views.xml",
         "views/loyalty_card_views.xml",
         "views/crm_retail_loyalty_lot_views.xml",

@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/mail_templates.xml",
         "data/crm_support_data.xml",
+        "data/crm_support_dashboard_data.xml",
         "data/crm_support_batch_data.xml",
         "views/crm_ticket_views.xml",
         "views/crm_support_team_views.xml",
@@ -29,6 +30,7 @@
     ],
     "demo": [
         "demo/crm_support_demo.xml",
+        "demo/crm_support_dashboard_demo.xml",
     ],
     "assets": {
         "web.assets_tests": ["crm_support/static/tests/tours/*.js"],

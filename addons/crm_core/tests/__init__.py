@@ -12,5 +12,6 @@ from . import test_privacy_request
 from . import test_retention
 from . import test_audit
 from . import test_tours
+from . import test_dashboard
 from . import test_erasure
 from . import test_batches

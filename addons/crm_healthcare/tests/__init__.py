@@ -10,4 +10,5 @@ from . import test_invoicing
 from . import test_privacy_360
 from . import test_reminders
 from . import test_tours
+from . import test_dashboard
 from . import test_batches

@@ -10,4 +10,5 @@ from . import test_journey_concurrency
 from . import test_segment
 from . import test_segment_rfm
 from . import test_tours
+from . import test_dashboard
 from . import test_batches

@@ -5,4 +5,5 @@ from . import test_recommendation
 from . import test_reports
 from . import test_tiers
 from . import test_tours
+from . import test_dashboard
 from . import test_batches

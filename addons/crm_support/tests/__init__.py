@@ -6,4 +6,5 @@ from . import test_customer_view
 from . import test_portal
 from . import test_security
 from . import test_tours
+from . import test_dashboard
 from . import test_batches

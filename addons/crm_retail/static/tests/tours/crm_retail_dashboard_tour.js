@@ -1,0 +1,9 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+import { openDashboardSteps } from "@crm_core/../tests/tours/dashboard_tour_helpers";
+
+// A retail manager opens the Retail dashboard: members, points liability, points issued and recommendations are figures.
+registry.category("web_tour.tours").add("crm_retail_dashboard", {
+    steps: () => openDashboardSteps("Retail", ["Data!B2", "Data!B3", "Data!B4", "Data!B5"]),
+});
