@@ -35,6 +35,7 @@
     ],
     "demo": [
         "demo/crm_retail_demo.xml",
+        "demo/crm_retail_recommendation_taken_demo.xml",
     ],
     "assets": {
         "web.assets_tests": ["crm_retail/static/tests/tours/*.js"],

@@ -8,6 +8,7 @@ from . import account_move
 from . import account_move_line
 from . import account_partial_reconcile
 from . import sale_order
+from . import sale_order_line
 from . import crm_retail_recommendation
 from . import crm_retail_stock_alert
 from . import res_partner

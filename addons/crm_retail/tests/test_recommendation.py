@@ -266,6 +266,60 @@ class TestRecommendation(RecommendationCommon):
             wizard.action_add()
         self.assertEqual(len(order.order_line), 1)
 
+    def test_suggest_wizard_marks_lines_with_their_kind(self):
+        """The lines added from the recommendations keep their kind after the
+        recommendations are rebuilt and the order confirmed; a line added by hand
+        has none, and a copy of the order was recommended nothing."""
+        self._refresh()
+        order = (
+            self.env["sale.order"]
+            .with_user(self.store_staff)
+            .create(
+                {
+                    "partner_id": self.jordan.id,
+                    "order_line": [
+                        Command.create(
+                            {"product_id": self.beans.id, "product_uom_qty": 3}
+                        )
+                    ],
+                }
+            )
+        )
+        wizard = (
+            self.env["crm.retail.suggest.wizard"]
+            .with_user(self.store_staff)
+            .create({"order_id": order.id})
+        )
+        wizard.line_ids.selected = True
+        wizard.action_add()
+        expected = {
+            (self.beans, False),
+            (self.frother, "co_purchase"),
+            (self.grinder, "overstock"),
+        }
+        self.assertEqual(
+            {
+                (line.product_id, line.crm_recommendation_kind)
+                for line in order.order_line
+            },
+            expected,
+        )
+
+        order.action_confirm()
+        self._refresh()
+        order.invalidate_recordset()
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(
+            {
+                (line.product_id, line.crm_recommendation_kind)
+                for line in order.order_line
+            },
+            expected,
+        )
+        copy = order.copy()
+        self.assertEqual(len(copy.order_line), 3)
+        self.assertFalse(any(copy.order_line.mapped("crm_recommendation_kind")))
+
     # ------------------------------------------------------------
     # Back in stock
     # ------------------------------------------------------------

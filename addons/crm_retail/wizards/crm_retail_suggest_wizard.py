@@ -52,7 +52,8 @@ class CrmRetailSuggestWizard(models.TransientModel):
             ]
 
     def action_add(self):
-        """Add the selected products to the quotation, quantity as chosen."""
+        """Add the selected products to the quotation, quantity as chosen; each
+        line keeps the kind of recommendation it came from."""
         self.ensure_one()
         order = self.order_id
         if order.state not in ("draft", "sent"):
@@ -75,6 +76,7 @@ class CrmRetailSuggestWizard(models.TransientModel):
                         {
                             "product_id": line.product_id.id,
                             "product_uom_qty": line.quantity,
+                            "crm_recommendation_kind": line.kind,
                         }
                     )
                     for line in selected
