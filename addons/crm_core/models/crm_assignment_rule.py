@@ -319,7 +319,26 @@ class CrmAssignmentRule(models.Model):
                         capacity=capacity[user],
                     ),
                 )
+        self._claim_capacity({user for user, _reason in result.values()})
         return result
+
+    def _claim_capacity(self, users):
+        """Two transactions placing leads with the same salesperson at once each
+        count the capacity left in their own snapshot: both could give the last
+        place. Each updates the salesperson's membership row, so the second one
+        fails to serialize and is retried (a request) or comes back (the cron),
+        then counting the first one's leads."""
+        if not users:
+            return
+        members = self.team_id.crm_team_member_ids.filtered(
+            lambda member: member.user_id in users
+        )
+        self.env.execute_query(
+            SQL(
+                "UPDATE crm_team_member SET write_date = write_date WHERE id = ANY(%s)",
+                members.ids,
+            )
+        )
 
     # ------------------------------------------------------------
     # Assignment

@@ -3,6 +3,8 @@
 import hashlib
 import logging
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, split_every
@@ -101,14 +103,10 @@ class CrmBatch(models.Model):
         return done
 
     def _claim(self):
-        """Hold this batch for the transaction; False when another worker does."""
+        """Hold this batch for the transaction; False when another worker does,
+        or ran a chunk since this transaction began."""
         self.flush_recordset()
-        claimed = self.env.execute_query(
-            SQL(
-                "SELECT id FROM crm_batch WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-                self.id,
-            )
-        )
+        claimed = self._lock(self._table, [self.id])
         self.invalidate_recordset()
         return bool(claimed)
 
@@ -237,22 +235,45 @@ class CrmBatch(models.Model):
         if not lock or not found:
             return found
         Rows.flush_model()
-        locked = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id "
-                    "FOR NO KEY UPDATE SKIP LOCKED",
-                    SQL.identifier(Rows._table),
-                    found,
-                )
-            )
-        ]
+        locked = self._lock(Rows._table, found)
         if not locked:
             return []
         # A row another worker finished while this one was locking is done.
         Rows.invalidate_model()
         return Rows.search(self._todo_domain(ids=locked), order="id").ids
+
+    def _lock(self, table, ids):
+        """Lock rows ``ids`` of ``table`` for this transaction, skipping those
+        another transaction holds; returns the ids locked."""
+        cr = self.env.cr
+
+        def lock(row_ids):
+            cr.execute(
+                SQL(
+                    "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id "
+                    "FOR NO KEY UPDATE SKIP LOCKED",
+                    SQL.identifier(table),
+                    row_ids,
+                ),
+                log_exceptions=False,
+            )
+            return [row[0] for row in cr.fetchall()]
+
+        try:
+            with cr.savepoint(flush=False):
+                return lock(ids)
+        except psycopg2.errors.SerializationFailure:
+            pass
+        # A row changed since this transaction began cannot be locked in it
+        # (repeatable read): lock the others one by one, leave it to the next run.
+        locked = []
+        for row_id in ids:
+            try:
+                with cr.savepoint(flush=False):
+                    locked += lock([row_id])
+            except psycopg2.errors.SerializationFailure:
+                continue
+        return locked
 
     def _todo_count(self, after=0):
         self.ensure_one()

@@ -2,9 +2,12 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import SUPERUSER_ID, Command, api, fields, sql_db
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import CrmCoreCommon
 
@@ -355,4 +358,70 @@ class TestLeadAssignment(CrmCoreCommon):
                 cleanup_cr.execute(
                     "DELETE FROM crm_lead WHERE id IN %s", [tuple(lead_ids)]
                 )
+                cleanup_cr.commit()
+
+    def test_two_transactions_never_exceed_a_capacity(self):
+        """Both count one place left in their snapshots: the second to place a lead
+        with the same salesperson fails to serialize, to be retried."""
+        db = self.env.cr.dbname
+        with sql_db.db_connect(db).cursor() as setup_cr:
+            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+            admin = env.ref("base.user_admin")
+            team = env["crm.team"].create({"name": "Race team"})
+            member = env["crm.team.member"].create(
+                {"crm_team_id": team.id, "user_id": admin.id, "assignment_max": 1}
+            )
+            rule = env["crm.assignment.rule"].create(
+                {"name": "Race", "team_id": team.id, "distribution": "weighted"}
+            )
+            leads = (
+                env["crm.lead"]
+                .with_context(crm_skip_assignment=True)
+                .create([{"name": f"Race {i}", "user_id": False} for i in range(2)])
+            )
+            ids = {"team": team.id, "member": member.id, "rule": rule.id}
+            setup_cr.commit()
+        try:
+            with (
+                sql_db.db_connect(db).cursor() as cr1,
+                sql_db.db_connect(db).cursor() as cr2,
+            ):
+                cr2.execute("SET LOCAL lock_timeout = '10s'")
+                Rule1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.assignment.rule"]
+                Rule2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.assignment.rule"]
+                # Both transactions have begun before either places a lead.
+                cr1.execute("SELECT 1")
+                cr2.execute("SELECT 1")
+                Rule1._assign_leads(
+                    Rule1.env["crm.lead"].browse(leads[0].id), Rule1.browse(ids["rule"])
+                )
+                cr1.commit()
+                with (
+                    self.assertRaises(psycopg2.errors.SerializationFailure),
+                    mute_logger("odoo.sql_db"),
+                ):
+                    Rule2._assign_leads(
+                        Rule2.env["crm.lead"].browse(leads[1].id),
+                        Rule2.browse(ids["rule"]),
+                    )
+                    Rule2.env.flush_all()
+                cr2.rollback()
+                # Retried, it finds the salesperson full.
+                left = Rule2._assign_leads(
+                    Rule2.env["crm.lead"].browse(leads[1].id), Rule2.browse(ids["rule"])
+                )
+                self.assertEqual(left.ids, [leads[1].id])
+                cr2.rollback()
+        finally:
+            with sql_db.db_connect(db).cursor() as cleanup_cr:
+                cleanup_cr.execute(
+                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
+                )
+                cleanup_cr.execute(
+                    "DELETE FROM crm_assignment_rule WHERE id = %s", [ids["rule"]]
+                )
+                cleanup_cr.execute(
+                    "DELETE FROM crm_team_member WHERE id = %s", [ids["member"]]
+                )
+                cleanup_cr.execute("DELETE FROM crm_team WHERE id = %s", [ids["team"]])
                 cleanup_cr.commit()

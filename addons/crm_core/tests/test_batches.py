@@ -161,6 +161,40 @@ class TestCoreBatches(CoreBatchRows, BatchCronChecks, CrmCoreCommon):
             )
         )
 
+    def test_rows_changed_since_the_run_began_are_left_for_the_next(self):
+        """Repeatable read: a row another transaction changed and committed since
+        this one began cannot be locked in it; the others are, without an error."""
+        db = self.env.cr.dbname
+        with sql_db.db_connect(db).cursor() as setup_cr:
+            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+            leads = env["crm.lead"].create(
+                [{"name": f"Moving {i}", "user_id": False} for i in range(3)]
+            )
+            setup_cr.commit()
+        try:
+            with (
+                sql_db.db_connect(db).cursor() as cr1,
+                sql_db.db_connect(db).cursor() as cr2,
+            ):
+                cr2.execute("SET LOCAL lock_timeout = '10s'")
+                batch2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.batch"].search(
+                    [("code", "=", "assign_backlog")]
+                )
+                cr1.execute(
+                    "UPDATE crm_lead SET name = 'Moved' WHERE id = %s", [leads[1].id]
+                )
+                cr1.commit()
+                self.assertEqual(
+                    batch2._lock("crm_lead", leads.ids), [leads[0].id, leads[2].id]
+                )
+                cr2.rollback()
+        finally:
+            with sql_db.db_connect(db).cursor() as cleanup_cr:
+                cleanup_cr.execute(
+                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
+                )
+                cleanup_cr.commit()
+
 
 @tagged("-standard", "crm_queue_job", "post_install", "-at_install")
 class TestCoreBatchesQueued(CoreBatchRows, BatchQueueChecks, CrmCoreCommon):
