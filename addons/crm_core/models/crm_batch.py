@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -129,7 +130,18 @@ class CrmBatch(models.Model):
             # Nothing left, or all of it held by other transactions: next run.
             self._end_run()
             return 0, 0
-        revisit = self._process(ids)
+        try:
+            with self.env.cr.savepoint():
+                revisit = self._process(ids)
+        except psycopg2.errors.SerializationFailure:
+            # A row it writes changed in another transaction since this one
+            # began: the chunk is undone whole, and tried again in a minute,
+            # after the cursor, as nothing of it was done.
+            self.env.invalidate_all()
+            _logger.info("Batch %s: rows changed meanwhile, chunk retried", self.code)
+            if self.cron_id:
+                self.cron_id._trigger(fields.Datetime.now() + timedelta(minutes=1))
+            return 0, 0
         cursor = ids[-1]
         if revisit:
             cursor = min(revisit.id - 1, cursor)

@@ -425,3 +425,73 @@ class TestLeadAssignment(CrmCoreCommon):
                 )
                 cleanup_cr.execute("DELETE FROM crm_team WHERE id = %s", [ids["team"]])
                 cleanup_cr.commit()
+
+    def test_backlog_chunk_meeting_a_conflict_is_retried_whole(self):
+        """The cron's chunk places a lead with a salesperson another transaction
+        just placed one with: the chunk is undone and comes back, no error."""
+        db = self.env.cr.dbname
+        with sql_db.db_connect(db).cursor() as setup_cr:
+            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+            source = env["utm.source"].create({"name": "Conflict source"})
+            team = env["crm.team"].create({"name": "Conflict team"})
+            member = env["crm.team.member"].create(
+                {
+                    "crm_team_id": team.id,
+                    "user_id": env.ref("base.user_admin").id,
+                    "assignment_max": 5,
+                }
+            )
+            rule = env["crm.assignment.rule"].create(
+                {
+                    "name": "Conflict",
+                    "sequence": 0,
+                    "team_id": team.id,
+                    "source_ids": [Command.set(source.ids)],
+                }
+            )
+            lead = (
+                env["crm.lead"]
+                .with_context(crm_skip_assignment=True)
+                .create({"name": "Conflict", "user_id": False, "source_id": source.id})
+            )
+            ids = {"team": team.id, "member": member.id, "rule": rule.id}
+            setup_cr.commit()
+        try:
+            with (
+                sql_db.db_connect(db).cursor() as cr1,
+                sql_db.db_connect(db).cursor() as cr2,
+            ):
+                cr2.execute("SET LOCAL lock_timeout = '10s'")
+                batch = api.Environment(cr2, SUPERUSER_ID, {})["crm.batch"].search(
+                    [("code", "=", "assign_backlog")]
+                )
+                cursor = batch.cursor
+                # Another transaction places a lead with the same salesperson.
+                cr1.execute(
+                    "UPDATE crm_team_member SET write_date = write_date WHERE id = %s",
+                    [ids["member"]],
+                )
+                cr1.commit()
+                with mute_logger("odoo.sql_db"):
+                    self.assertEqual(batch._run_chunk(), (0, 0))
+                lead2 = batch.env["crm.lead"].browse(lead.id)
+                self.assertFalse(lead2.user_id)
+                self.assertEqual(batch.cursor, cursor)
+                self.assertTrue(
+                    batch.env["ir.cron.trigger"].search_count(
+                        [("cron_id", "=", batch.cron_id.id)]
+                    )
+                )
+                cr2.rollback()
+        finally:
+            with sql_db.db_connect(db).cursor() as cleanup_cr:
+                cleanup_cr.execute("DELETE FROM crm_lead WHERE id = %s", [lead.id])
+                cleanup_cr.execute(
+                    "DELETE FROM crm_assignment_rule WHERE id = %s", [ids["rule"]]
+                )
+                cleanup_cr.execute(
+                    "DELETE FROM crm_team_member WHERE id = %s", [ids["member"]]
+                )
+                cleanup_cr.execute("DELETE FROM crm_team WHERE id = %s", [ids["team"]])
+                cleanup_cr.execute("DELETE FROM utm_source WHERE id = %s", [source.id])
+                cleanup_cr.commit()
