@@ -20,69 +20,86 @@ import requests
 import websocket
 
 WIDTH, HEIGHT = 1440, 900
-# (file, what it shows, path, CSS selector that shows the view has rendered)
+DASHBOARDS = "/odoo/action-spreadsheet_dashboard.ir_actions_dashboard_action"
+# (file, what it shows, path, CSS selector showing the view has rendered, the text of
+# the item to click then, if any)
 SCREENS = [
     (
         "crm-pipeline",
         "Sales pipeline",
         "/odoo/action-crm.crm_lead_action_pipeline",
         ".o_kanban_record",
+        None,
     ),
     (
         "crm-customer-360",
         "Customer 360°",
         "/odoo/contacts/{partner}",
-        ".o_form_view .oe_button_box",
+        ".o_form_view .o_form_sheet",
+        "Customer 360°",
     ),
     (
         "crm-forecast",
         "Forecast",
         "/odoo/action-crm_core.crm_forecast_report_action",
         ".o_view_controller",
+        None,
     ),
     (
         "support-tickets",
         "Support tickets",
         "/odoo/action-crm_support.crm_ticket_action",
         ".o_kanban_record, .o_data_row",
+        None,
     ),
     (
         "marketing-journeys",
         "Nurturing journeys",
         "/odoo/action-crm_marketing.crm_marketing_journey_action",
         ".o_kanban_record, .o_data_row",
+        None,
     ),
     (
         "marketing-roi",
         "Campaign ROI",
         "/odoo/action-crm_marketing.crm_marketing_roi_report_action",
         ".o_view_controller",
+        None,
     ),
     (
         "clinic-appointments",
         "Clinic appointments",
         "/odoo/action-crm_healthcare.crm_healthcare_appointment_action",
         ".o_calendar_renderer, .o_kanban_record, .o_data_row",
-    ),
-    (
-        "retail-tiers",
-        "Loyalty tiers",
-        "/odoo/action-crm_retail.crm_retail_tier_action",
-        ".o_kanban_record, .o_data_row",
+        None,
     ),
     (
         "retail-recommendations",
         "Recommendations",
         "/odoo/action-crm_retail.crm_retail_recommendation_action",
         ".o_kanban_record, .o_data_row",
+        None,
     ),
+    ("dashboard-crm", "CRM dashboard", DASHBOARDS, ".o-spreadsheet", "CRM"),
+    ("dashboard-support", "Support dashboard", DASHBOARDS, ".o-spreadsheet", "Support"),
     (
-        "dashboards",
-        "Dashboards",
-        "/odoo/action-spreadsheet_dashboard.ir_actions_dashboard_action",
-        ".o-spreadsheet, .o_spreadsheet_dashboard_action",
+        "dashboard-marketing",
+        "Marketing dashboard",
+        DASHBOARDS,
+        ".o-spreadsheet",
+        "Marketing",
     ),
+    ("dashboard-clinic", "Clinic dashboard", DASHBOARDS, ".o-spreadsheet", "Clinic"),
+    ("dashboard-retail", "Retail dashboard", DASHBOARDS, ".o-spreadsheet", "Retail"),
 ]
+
+# Clicks the innermost element whose text is exactly the given one.
+CLICK_TEXT = """(text) => {
+    const found = [...document.querySelectorAll("aside *, .o_search_panel *, li, a")]
+        .filter((el) => el.textContent.trim() === text && !el.querySelector("*"));
+    if (found.length) { found[0].click(); return true; }
+    return false;
+}"""
 
 
 def rpc(session, url, model, method, *args, **kwargs):
@@ -235,9 +252,18 @@ def main(url, db, out_dir):
             deviceScaleFactor=1,
             mobile=False,
         )
-        for name, title, path, selector in SCREENS:
+        for name, title, path, selector, click in SCREENS:
             browser.call("Page.navigate", url=url + path.format(partner=partner))
-            if not browser.wait_for(selector):
+            rendered = browser.wait_for(selector)
+            if rendered and click:
+                clicked = browser.call(
+                    "Runtime.evaluate",
+                    expression=f"({CLICK_TEXT})({json.dumps(click)})",
+                    returnByValue=True,
+                )
+                rendered = clicked.get("result", {}).get("value")
+                time.sleep(2)  # the chosen dashboard loads its data
+            if not rendered:
                 failed.append(title)
                 print(f"  {title}: did not render ({selector})")
                 continue
