@@ -275,9 +275,10 @@ class CrmBatch(models.Model):
             with cr.savepoint(flush=False):
                 return lock(ids)
         except psycopg2.errors.SerializationFailure:
-            pass
-        # A row changed since this transaction began cannot be locked in it
-        # (repeatable read): lock the others one by one, leave it to the next run.
+            # A row changed since this transaction began cannot be locked in it
+            # (repeatable read): lock the others one by one, leave it to the next
+            # run.
+            _logger.info("Batch %s: rows changed meanwhile are left", self.code)
         locked = []
         for row_id in ids:
             try:
