@@ -414,16 +414,12 @@ class TestLeadAssignment(CrmCoreCommon):
                 cr2.rollback()
         finally:
             with sql_db.db_connect(db).cursor() as cleanup_cr:
-                cleanup_cr.execute(
-                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
-                )
-                cleanup_cr.execute(
-                    "DELETE FROM crm_assignment_rule WHERE id = %s", [ids["rule"]]
-                )
-                cleanup_cr.execute(
-                    "DELETE FROM crm_team_member WHERE id = %s", [ids["member"]]
-                )
-                cleanup_cr.execute("DELETE FROM crm_team WHERE id = %s", [ids["team"]])
+                # Through the ORM: a team owns a mail alias to remove with it.
+                env = api.Environment(cleanup_cr, SUPERUSER_ID, {})
+                env["crm.lead"].browse(leads.ids).unlink()
+                env["crm.assignment.rule"].browse(ids["rule"]).unlink()
+                env["crm.team.member"].browse(ids["member"]).unlink()
+                env["crm.team"].browse(ids["team"]).unlink()
                 cleanup_cr.commit()
 
     def test_backlog_chunk_meeting_a_conflict_is_retried_whole(self):
@@ -485,13 +481,11 @@ class TestLeadAssignment(CrmCoreCommon):
                 cr2.rollback()
         finally:
             with sql_db.db_connect(db).cursor() as cleanup_cr:
-                cleanup_cr.execute("DELETE FROM crm_lead WHERE id = %s", [lead.id])
-                cleanup_cr.execute(
-                    "DELETE FROM crm_assignment_rule WHERE id = %s", [ids["rule"]]
-                )
-                cleanup_cr.execute(
-                    "DELETE FROM crm_team_member WHERE id = %s", [ids["member"]]
-                )
-                cleanup_cr.execute("DELETE FROM crm_team WHERE id = %s", [ids["team"]])
-                cleanup_cr.execute("DELETE FROM utm_source WHERE id = %s", [source.id])
+                # Through the ORM: a team owns a mail alias to remove with it.
+                env = api.Environment(cleanup_cr, SUPERUSER_ID, {})
+                env["crm.lead"].browse(lead.id).unlink()
+                env["crm.assignment.rule"].browse(ids["rule"]).unlink()
+                env["crm.team.member"].browse(ids["member"]).unlink()
+                env["crm.team"].browse(ids["team"]).unlink()
+                env["utm.source"].browse(source.id).unlink()
                 cleanup_cr.commit()
