@@ -46,6 +46,8 @@ class CrmRetailLoyaltyLiability(models.Model):
     }
 
     date = fields.Date(string="Month", readonly=True)
+    # The current month's row holds what is owed today, whatever period is shown.
+    is_current = fields.Boolean(string="Current Month", readonly=True)
     program_id = fields.Many2one("loyalty.program", string="Program", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -147,7 +149,9 @@ class CrmRetailLoyaltyLiability(models.Model):
                COALESCE(program.crm_point_value, 0) AS point_value,
                balanced.outstanding * COALESCE(program.crm_point_value, 0)
                    AS outstanding_value,
-               balanced.expired * COALESCE(program.crm_point_value, 0) AS expired_value
+               balanced.expired * COALESCE(program.crm_point_value, 0) AS expired_value,
+               balanced.month = date_trunc('month', NOW() AT TIME ZONE 'UTC')::date
+                   AS is_current
           FROM balanced
           JOIN loyalty_program program ON program.id = balanced.program_id
         """

@@ -296,6 +296,15 @@ class TestRetailReports(RetailCommon):
                 (month, 50, 0, 25, 200, 925, 46.25, 10),
             ],
         )
+        # What is owed today is the current month's balance, not a sum of months
+        # (the dashboard's "Points Liability Today" reads it so).
+        self.assertEqual(rows.filtered("is_current").mapped("date"), [month])
+        today = self.env["crm.retail.loyalty.liability"].read_group(
+            [("program_id", "=", program.id), ("is_current", "=", True)],
+            ["points_outstanding:sum"],
+            [],
+        )
+        self.assertEqual(today[0]["points_outstanding"], 925)
         self.assertEqual(rows.company_id, self.company)
         self.assertEqual(rows.currency_id, self.company.currency_id)
 
