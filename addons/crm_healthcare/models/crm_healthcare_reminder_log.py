@@ -215,14 +215,6 @@ class CrmHealthcareReminderLog(models.Model):
             lock=SQL("FOR NO KEY UPDATE OF a SKIP LOCKED") if lock else SQL(),
         )
 
-    @api.model
-    def _count_due(self):
-        self._flush_for_due()
-        query = self._due_query(fields.Datetime.now())
-        if query is None:
-            return 0
-        return self.env.execute_query(SQL("SELECT COUNT(*) FROM (%s) due", query))[0][0]
-
     def _flush_for_due(self):
         self.env["crm.healthcare.appointment"].flush_model(
             ["state", "start", "appointment_type_id", "patient_id", "company_id"]

@@ -778,20 +778,6 @@ class CrmTicket(models.Model):
         warned._sla_warn()
         breached._sla_escalate()
 
-    @api.model
-    def _lock(self, ids):
-        """Rows no other worker is handling: a cron and a user never both fire."""
-        if not ids:
-            return self.browse()
-        self.flush_model()
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id FROM crm_ticket WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                tuple(ids),
-            )
-        )
-        return self.browse([row[0] for row in rows])
-
     def _sla_warn(self):
         """One activity per ticket for its assignee (emailed), created in one go."""
         if not self:
