@@ -1,4 +1,6 @@
-from odoo import Command, fields
+from contextlib import contextmanager
+
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
 from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -10,6 +12,34 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
     Built on the accounting test base so that every test company has a chart of
     accounts and invoices can be posted without relying on demo data.
     """
+
+    @contextmanager
+    def committed(self):
+        """An environment on a connection of its own, committed on exit: data the
+        workers of a race see. The test removes it through the same helper."""
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '10s'")  # fail, never hang
+            yield api.Environment(
+                cr,
+                SUPERUSER_ID,
+                {"crm_skip_assignment": True, "tracking_disable": True},
+            )
+            cr.commit()
+
+    @contextmanager
+    def two_workers(self):
+        """Two transactions on connections of their own, as two workers would
+        run; whatever they leave uncommitted is rolled back."""
+        db = sql_db.db_connect(self.env.cr.dbname)
+        with db.cursor() as cr1, db.cursor() as cr2:
+            cr1.execute("SET LOCAL lock_timeout = '10s'")
+            cr2.execute("SET LOCAL lock_timeout = '10s'")
+            yield (
+                api.Environment(cr1, SUPERUSER_ID, {}),
+                api.Environment(cr2, SUPERUSER_ID, {}),
+            )
+            cr1.rollback()
+            cr2.rollback()
 
     @classmethod
     def setUpClass(cls):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -323,111 +323,68 @@ class TestLeadAssignment(CrmCoreCommon):
 
     def test_two_workers_never_take_the_same_lead(self):
         """Two transactions lock the backlog at once: each lead goes to one of them."""
-        db = self.env.cr.dbname
-        quiet = {
-            "crm_skip_assignment": True,
-            "tracking_disable": True,
-            "mail_create_nolog": True,
-            "mail_create_nosubscribe": True,
-        }
-        with sql_db.db_connect(db).cursor() as setup_cr:
-            setup_cr.execute("SET LOCAL lock_timeout = '10s'")  # fail, never hang
-            env = api.Environment(setup_cr, SUPERUSER_ID, quiet)
-            lead_ids = (
-                env["crm.lead"]
-                .create([{"name": f"Race {i}", "user_id": False} for i in range(4)])
-                .ids
+        with self.committed() as env:
+            leads = env["crm.lead"].create(
+                [{"name": f"Race {i}", "user_id": False} for i in range(4)]
             )
-            setup_cr.commit()
         try:
-            with (
-                sql_db.db_connect(db).cursor() as cr1,
-                sql_db.db_connect(db).cursor() as cr2,
-            ):
-                cr2.execute("SET LOCAL lock_timeout = '10s'")
-                worker1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.assignment.rule"]
-                worker2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.assignment.rule"]
-                first = worker1._lock_unassigned(lead_ids[:3])
-                second = worker2._lock_unassigned(lead_ids)
-                self.assertEqual(first.ids, lead_ids[:3])
-                self.assertEqual(second.ids, lead_ids[3:])
-                cr1.rollback()
-                cr2.rollback()
+            with self.two_workers() as (env1, env2):
+                first = env1["crm.assignment.rule"]._lock_unassigned(leads.ids[:3])
+                second = env2["crm.assignment.rule"]._lock_unassigned(leads.ids)
+                self.assertEqual(first.ids, leads.ids[:3])
+                self.assertEqual(second.ids, leads.ids[3:])
         finally:
-            with sql_db.db_connect(db).cursor() as cleanup_cr:
-                cleanup_cr.execute(
-                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(lead_ids)]
-                )
-                cleanup_cr.commit()
+            with self.committed() as env:
+                env["crm.lead"].browse(leads.ids).unlink()
 
     def test_two_transactions_never_exceed_a_capacity(self):
         """Both count one place left in their snapshots: the second to place a lead
         with the same salesperson fails to serialize, to be retried."""
-        db = self.env.cr.dbname
-        with sql_db.db_connect(db).cursor() as setup_cr:
-            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
-            admin = env.ref("base.user_admin")
+        with self.committed() as env:
             team = env["crm.team"].create({"name": "Race team"})
             member = env["crm.team.member"].create(
-                {"crm_team_id": team.id, "user_id": admin.id, "assignment_max": 1}
+                {
+                    "crm_team_id": team.id,
+                    "user_id": env.ref("base.user_admin").id,
+                    "assignment_max": 1,
+                }
             )
             rule = env["crm.assignment.rule"].create(
                 {"name": "Race", "team_id": team.id, "distribution": "weighted"}
             )
-            leads = (
-                env["crm.lead"]
-                .with_context(crm_skip_assignment=True)
-                .create([{"name": f"Race {i}", "user_id": False} for i in range(2)])
+            leads = env["crm.lead"].create(
+                [{"name": f"Race {i}", "user_id": False} for i in range(2)]
             )
-            ids = {"team": team.id, "member": member.id, "rule": rule.id}
-            setup_cr.commit()
         try:
-            with (
-                sql_db.db_connect(db).cursor() as cr1,
-                sql_db.db_connect(db).cursor() as cr2,
-            ):
-                cr2.execute("SET LOCAL lock_timeout = '10s'")
-                Rule1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.assignment.rule"]
-                Rule2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.assignment.rule"]
+            with self.two_workers() as (env1, env2):
                 # Both transactions have begun before either places a lead.
-                cr1.execute("SELECT 1")
-                cr2.execute("SELECT 1")
-                Rule1._assign_leads(
-                    Rule1.env["crm.lead"].browse(leads[0].id), Rule1.browse(ids["rule"])
-                )
-                cr1.commit()
+                env1.cr.execute("SELECT 1")
+                env2.cr.execute("SELECT 1")
+                Rule1, Rule2 = env1["crm.assignment.rule"], env2["crm.assignment.rule"]
+                Rule1._assign_leads(leads[0].with_env(env1), rule.with_env(env1))
+                env1.cr.commit()
                 with (
                     self.assertRaises(psycopg2.errors.SerializationFailure),
                     mute_logger("odoo.sql_db"),
                 ):
-                    Rule2._assign_leads(
-                        Rule2.env["crm.lead"].browse(leads[1].id),
-                        Rule2.browse(ids["rule"]),
-                    )
-                    Rule2.env.flush_all()
-                cr2.rollback()
+                    Rule2._assign_leads(leads[1].with_env(env2), rule.with_env(env2))
+                    env2.flush_all()
+                env2.cr.rollback()
                 # Retried, it finds the salesperson full.
-                left = Rule2._assign_leads(
-                    Rule2.env["crm.lead"].browse(leads[1].id), Rule2.browse(ids["rule"])
-                )
+                left = Rule2._assign_leads(leads[1].with_env(env2), rule.with_env(env2))
                 self.assertEqual(left.ids, [leads[1].id])
-                cr2.rollback()
         finally:
-            with sql_db.db_connect(db).cursor() as cleanup_cr:
-                # Through the ORM: a team owns a mail alias to remove with it.
-                env = api.Environment(cleanup_cr, SUPERUSER_ID, {})
+            # Through the ORM: a team owns a mail alias to remove with it.
+            with self.committed() as env:
                 env["crm.lead"].browse(leads.ids).unlink()
-                env["crm.assignment.rule"].browse(ids["rule"]).unlink()
-                env["crm.team.member"].browse(ids["member"]).unlink()
-                env["crm.team"].browse(ids["team"]).unlink()
-                cleanup_cr.commit()
+                env["crm.assignment.rule"].browse(rule.id).unlink()
+                env["crm.team.member"].browse(member.id).unlink()
+                env["crm.team"].browse(team.id).unlink()
 
     def test_backlog_chunk_meeting_a_conflict_is_retried_whole(self):
         """The cron's chunk places a lead with a salesperson another transaction
         just placed one with: the chunk is undone and comes back, no error."""
-        db = self.env.cr.dbname
-        with sql_db.db_connect(db).cursor() as setup_cr:
-            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+        with self.committed() as env:
             source = env["utm.source"].create({"name": "Conflict source"})
             team = env["crm.team"].create({"name": "Conflict team"})
             member = env["crm.team.member"].create(
@@ -445,47 +402,37 @@ class TestLeadAssignment(CrmCoreCommon):
                     "source_ids": [Command.set(source.ids)],
                 }
             )
-            lead = (
-                env["crm.lead"]
-                .with_context(crm_skip_assignment=True)
-                .create({"name": "Conflict", "user_id": False, "source_id": source.id})
+            lead = env["crm.lead"].create(
+                {"name": "Conflict", "user_id": False, "source_id": source.id}
             )
-            ids = {"team": team.id, "member": member.id, "rule": rule.id}
-            setup_cr.commit()
         try:
-            with (
-                sql_db.db_connect(db).cursor() as cr1,
-                sql_db.db_connect(db).cursor() as cr2,
-            ):
-                cr2.execute("SET LOCAL lock_timeout = '10s'")
-                batch = api.Environment(cr2, SUPERUSER_ID, {})["crm.batch"].search(
-                    [("code", "=", "assign_backlog")]
-                )
+            with self.two_workers() as (env1, env2):
+                batch = env2["crm.batch"].search([("code", "=", "assign_backlog")])
                 cursor = batch.cursor
-                # Another transaction places a lead with the same salesperson.
-                cr1.execute(
-                    "UPDATE crm_team_member SET write_date = write_date WHERE id = %s",
-                    [ids["member"]],
+                triggers = env2["ir.cron.trigger"].search_count(
+                    [("cron_id", "=", batch.cron_id.id)]
                 )
-                cr1.commit()
+                # Another transaction places a lead with the same salesperson.
+                env1.cr.execute(
+                    "UPDATE crm_team_member SET write_date = write_date WHERE id = %s",
+                    [member.id],
+                )
+                env1.cr.commit()
                 with mute_logger("odoo.sql_db"):
                     self.assertEqual(batch._run_chunk(), (0, 0))
-                lead2 = batch.env["crm.lead"].browse(lead.id)
-                self.assertFalse(lead2.user_id)
+                self.assertFalse(lead.with_env(env2).user_id)
                 self.assertEqual(batch.cursor, cursor)
-                self.assertTrue(
-                    batch.env["ir.cron.trigger"].search_count(
+                self.assertEqual(
+                    env2["ir.cron.trigger"].search_count(
                         [("cron_id", "=", batch.cron_id.id)]
-                    )
+                    ),
+                    triggers + 1,
                 )
-                cr2.rollback()
         finally:
-            with sql_db.db_connect(db).cursor() as cleanup_cr:
-                # Through the ORM: a team owns a mail alias to remove with it.
-                env = api.Environment(cleanup_cr, SUPERUSER_ID, {})
+            # Through the ORM: a team owns a mail alias to remove with it.
+            with self.committed() as env:
                 env["crm.lead"].browse(lead.id).unlink()
-                env["crm.assignment.rule"].browse(ids["rule"]).unlink()
-                env["crm.team.member"].browse(ids["member"]).unlink()
-                env["crm.team"].browse(ids["team"]).unlink()
+                env["crm.assignment.rule"].browse(rule.id).unlink()
+                env["crm.team.member"].browse(member.id).unlink()
+                env["crm.team"].browse(team.id).unlink()
                 env["utm.source"].browse(source.id).unlink()
-                cleanup_cr.commit()

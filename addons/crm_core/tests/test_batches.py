@@ -1,4 +1,4 @@
-from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
@@ -114,35 +114,21 @@ class TestCoreBatches(CoreBatchRows, BatchCronChecks, CrmCoreCommon):
     def test_two_workers_claim_distinct_rows(self):
         """Committed leads: a job or cron of one worker holds rows, the other's claim
         of the same rows skips them and takes the rest."""
-        db = self.env.cr.dbname
-        with sql_db.db_connect(db).cursor() as setup_cr:
-            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+        with self.committed() as env:
             leads = env["crm.lead"].create(
                 [{"name": f"Race {i}", "user_id": False} for i in range(4)]
             )
-            setup_cr.commit()
         try:
-            with (
-                sql_db.db_connect(db).cursor() as cr1,
-                sql_db.db_connect(db).cursor() as cr2,
-            ):
-                cr2.execute("SET LOCAL lock_timeout = '10s'")
-                batch1 = api.Environment(cr1, SUPERUSER_ID, {})["crm.batch"].search(
-                    [("code", "=", "assign_backlog")]
-                )
-                batch2 = batch1.with_env(api.Environment(cr2, SUPERUSER_ID, {}))
+            with self.two_workers() as (env1, env2):
+                batch1 = env1["crm.batch"].search([("code", "=", "assign_backlog")])
+                batch2 = batch1.with_env(env2)
                 first = batch1._todo_ids(ids=leads.ids[:2], lock=True)
                 self.assertEqual(first, leads.ids[:2])
                 second = batch2._todo_ids(ids=leads.ids, lock=True)
                 self.assertEqual(second, leads.ids[2:])
-                cr1.rollback()
-                cr2.rollback()
         finally:
-            with sql_db.db_connect(db).cursor() as cleanup_cr:
-                cleanup_cr.execute(
-                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
-                )
-                cleanup_cr.commit()
+            with self.committed() as env:
+                env["crm.lead"].browse(leads.ids).unlink()
 
     def test_batches_are_listed_for_administrators(self):
         batches = self.env["crm.batch"].search([])
@@ -154,46 +140,32 @@ class TestCoreBatches(CoreBatchRows, BatchCronChecks, CrmCoreCommon):
             self.env["crm.batch"].with_user(self.manager).has_access("read")
         )
         self.assertTrue(all(batches.mapped("cron_id")))
+        Trigger = self.env["ir.cron.trigger"]
+        domain = [("cron_id", "=", batches[0].cron_id.id)]
+        before = Trigger.search_count(domain)
         batches[0].action_run_now()
-        self.assertTrue(
-            self.env["ir.cron.trigger"].search_count(
-                [("cron_id", "=", batches[0].cron_id.id)]
-            )
-        )
+        self.assertEqual(Trigger.search_count(domain), before + 1)
 
     def test_rows_changed_since_the_run_began_are_left_for_the_next(self):
         """Repeatable read: a row another transaction changed and committed since
         this one began cannot be locked in it; the others are, without an error."""
-        db = self.env.cr.dbname
-        with sql_db.db_connect(db).cursor() as setup_cr:
-            env = api.Environment(setup_cr, SUPERUSER_ID, {"tracking_disable": True})
+        with self.committed() as env:
             leads = env["crm.lead"].create(
                 [{"name": f"Moving {i}", "user_id": False} for i in range(3)]
             )
-            setup_cr.commit()
         try:
-            with (
-                sql_db.db_connect(db).cursor() as cr1,
-                sql_db.db_connect(db).cursor() as cr2,
-            ):
-                cr2.execute("SET LOCAL lock_timeout = '10s'")
-                batch2 = api.Environment(cr2, SUPERUSER_ID, {})["crm.batch"].search(
-                    [("code", "=", "assign_backlog")]
-                )
-                cr1.execute(
+            with self.two_workers() as (env1, env2):
+                batch2 = env2["crm.batch"].search([("code", "=", "assign_backlog")])
+                env1.cr.execute(
                     "UPDATE crm_lead SET name = 'Moved' WHERE id = %s", [leads[1].id]
                 )
-                cr1.commit()
+                env1.cr.commit()
                 self.assertEqual(
                     batch2._lock("crm_lead", leads.ids), [leads[0].id, leads[2].id]
                 )
-                cr2.rollback()
         finally:
-            with sql_db.db_connect(db).cursor() as cleanup_cr:
-                cleanup_cr.execute(
-                    "DELETE FROM crm_lead WHERE id IN %s", [tuple(leads.ids)]
-                )
-                cleanup_cr.commit()
+            with self.committed() as env:
+                env["crm.lead"].browse(leads.ids).unlink()
 
 
 @tagged("-standard", "crm_queue_job", "post_install", "-at_install")
