@@ -17,14 +17,14 @@ class CrmCoreCommon(AccountTestInvoicingCommon):
     def committed(self):
         """An environment on a connection of its own, committed on exit: data the
         workers of a race see. The test removes it through the same helper."""
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = '10s'")  # fail, never hang
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as setup_cr:
+            setup_cr.execute("SET LOCAL lock_timeout = '10s'")  # fail, never hang
             yield api.Environment(
-                cr,
+                setup_cr,
                 SUPERUSER_ID,
                 {"crm_skip_assignment": True, "tracking_disable": True},
             )
-            cr.commit()
+            setup_cr.commit()
 
     @contextmanager
     def two_workers(self):
